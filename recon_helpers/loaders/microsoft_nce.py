@@ -1,0 +1,3 @@
+"""Loader for microsoft_nce exports (to be written)."""
+
+FORMATS: tuple = ()

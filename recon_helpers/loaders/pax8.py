@@ -1,0 +1,3 @@
+"""Loader for pax8 exports (to be written)."""
+
+FORMATS: tuple = ()

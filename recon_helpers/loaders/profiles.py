@@ -1,0 +1,3 @@
+"""Loader for profiles exports (to be written)."""
+
+FORMATS: tuple = ()
