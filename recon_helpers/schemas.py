@@ -70,7 +70,10 @@ class Table:
         out = {}
         for c in self.columns:
             if c.name in frame.columns:
-                out[c.name] = frame[c.name].astype(DTYPES[c.kind])
+                col = frame[c.name]
+                if c.kind == "quantity":  # an optional quantity left empty counts as 0
+                    col = col.fillna(0)
+                out[c.name] = col.astype(DTYPES[c.kind])
             else:
                 out[c.name] = pd.Series(
                     [MISSING[c.kind]] * len(frame), index=frame.index, dtype=DTYPES[c.kind]
