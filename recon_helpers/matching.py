@@ -208,7 +208,9 @@ def three_way(
 
     cat = catalogue.drop_duplicates("product_id", keep="last").set_index("product_id")
     out["catalogue_price"] = out["product_id"].map(cat["unit_price"]).astype("Int64")
-    out["catalogue_currency"] = out["product_id"].map(cat["currency"]).fillna("").astype(object)
+    out["catalogue_currency"] = out["product_id"].map(cat["currency"].astype(object))
+    out["catalogue_currency"] = out["catalogue_currency"].astype(object).where(
+        out["catalogue_currency"].notna(), "")
     out["vendor_backed"] = out["product_id"].isin(set(product_map["product_id"]))
     for col in ("delivered_qty", "agreement_qty", "less_included", "invoiced_qty"):
         out[col] = out[col].fillna(0).astype("int64")

@@ -62,10 +62,14 @@ def parse_fixed(
         s = s.str.replace(",", "", regex=False)
     expo = ~ok & ~empty & s.str.match(_EXPONENT)
     parts = s.str.split(".", n=1, expand=True).reindex(columns=[0, 1])
-    whole = parts[0].fillna("").str.lstrip("0")
-    frac = parts[1].fillna("")
+    whole = parts[0].astype(object).fillna("").str.lstrip("0")
+    frac = parts[1].astype(object).fillna("")  # all-NaN float64 when no value has a point
     too_precise = frac.str.rstrip("0").str.len() > digits
-    too_large = whole.str.len() > 18 - digits
+    # int64 holds (2**63 - 1) // scale whole units (9.2e14 at 4 decimals); equal-length digit
+    # strings compare like numbers, and stopping one below the ceiling leaves room for decimals
+    ceiling = str((2**63 - 1) // scale)
+    width = whole.str.len()
+    too_large = (width > len(ceiling)) | (width.eq(len(ceiling)) & whole.ge(ceiling))
     good = ok & ~empty & ~(paren & lead) & ~too_precise & ~too_large
     whole_int = pd.to_numeric(whole.where(good & whole.ne(""), "0"), errors="coerce")
     frac_int = pd.to_numeric(frac.str.slice(0, digits).str.pad(digits, "right", "0").where(good, "0"))
@@ -121,7 +125,7 @@ def parse_dates(
         parsed = pd.to_datetime(day, format="%Y-%m-%d", errors="coerce")
     elif fmt == "iso_local_midnight":
         ok = s.str.match(_ISO)
-        text = s.where(ok, None).str.replace(r"(\d{2}): (\d{2})", r"\1:\2", regex=True)
+        text = s.where(ok, None).str.replace(r": (\d{2})", r":\1", regex=True)
         instant = pd.to_datetime(text, utc=True, format="ISO8601", errors="coerce")
         if timezone:
             parsed = instant.dt.tz_convert(timezone).dt.tz_localize(None).dt.normalize()

@@ -42,7 +42,7 @@ FORMATS: tuple[SourceFormat, ...] = (
     *autotask.FORMATS,
     *profiles.FORMATS,
 )
-LINKERS: tuple[Linker, ...] = (connectwise.LINKER, autotask.LINKER)
+LINKERS: tuple[Linker, ...] = (connectwise.LINKER, autotask.LINKER, pax8.LINKER)
 
 _BY_NAME = {f.name: f for f in FORMATS}
 assert len(_BY_NAME) == len(FORMATS), "format names must be unique"
@@ -252,7 +252,7 @@ def load_period(
         if linker.consumes & set(merged):
             result: LinkResult = linker.link(merged, opts)
             for role, frame in result.tables.items():
-                if role in ROLES and role in merged:
+                if role in ROLES and role in merged and role not in result.replace:
                     merged[role] = pd.concat([merged[role], frame], ignore_index=True)
                 else:  # a new role, or an auxiliary entity without its quarantined rows
                     merged[role] = frame

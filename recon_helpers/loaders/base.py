@@ -62,12 +62,15 @@ class SourceFormat:
 class LinkResult:
     """What a linker produces: frames per canonical role, and rows it had to set aside.
 
-    A canonical role in ``tables`` is appended to what other files gave; an auxiliary entity
-    in ``tables`` replaces the loaded frame (return it without the rows it quarantined).
+    A canonical role in ``tables`` is appended to what other files gave, unless it is named in
+    ``replace``: then it replaces that role's frame (a linker that fills in columns of rows
+    already loaded, such as Pax8 company names, returns all of them). An auxiliary entity in
+    ``tables`` replaces the loaded frame (return it without the rows it quarantined).
     """
 
     tables: Mapping[str, pd.DataFrame]
     quarantine: pd.DataFrame = field(default_factory=empty_quarantine)
+    replace: frozenset[str] = frozenset()
 
 
 @dataclass(frozen=True)

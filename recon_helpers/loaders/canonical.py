@@ -60,6 +60,14 @@ BILLED_FIELDS = (
     _f("period_end", "date"),
 )
 CLIENT_FIELDS = (_f("client_id", "id", True), _f("client_name", "text"))
+# not a SPEC file, but the way to give list prices when the PSA export has no catalogue
+CATALOGUE_FIELDS = (
+    _f("product_id", "id", True),
+    _f("description", "text"),
+    _f("unit_price", "money"),
+    _f("unit_cost", "money"),
+    _f("currency", "id"),
+)
 
 
 def with_currency(frame: pd.DataFrame, options: LoadOptions) -> pd.DataFrame:
@@ -112,5 +120,10 @@ FORMATS = (
         "canonical_clients", "clients", _signature(CLIENT_FIELDS), _parse_with(CLIENT_FIELDS),
         kinds=frozenset({"csv", "xlsx"}), record_id="client_id",
         description="SPEC canonical clients CSV",
+    ),
+    SourceFormat(
+        "canonical_catalogue", "catalogue", frozenset({"product_id", "description", "unit_price"}),
+        _parse_with(CATALOGUE_FIELDS), kinds=frozenset({"csv", "xlsx"}), record_id="product_id",
+        description="product catalogue with list prices (product_id, description, unit_price, ...)",
     ),
 )
