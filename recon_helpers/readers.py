@@ -122,7 +122,7 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> tuple[str, s
         try:
             return data.decode(enc), enc
         except UnicodeDecodeError as exc:
-            error = error or exc
+            error = exc  # the last fallback's failure: an earlier one may be a byte it decodes
     assert error is not None
     line = data[: error.start].count(b"\n") + 1
     raise InputFileError(
