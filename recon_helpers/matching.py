@@ -121,11 +121,22 @@ def _joined(frame: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
     return vals.groupby(keys)[col].agg(";".join)
 
 
-def _last_line(frame: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
-    """The line in force at month end per key: latest effective date, then last in the file."""
-    order = frame.assign(_eff=frame["effective_date"].fillna(pd.Timestamp.min))
-    order = order.sort_values([*keys, "_eff"], kind="stable")
-    return order.groupby(keys).tail(1).set_index(keys)
+def _line_price(frame: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
+    """The price of several live lines of one key, independent of row order.
+
+    Quantity-weighted average of the lines counting at month end (rounded half away from zero
+    to the money scale); when none counts, the highest price among them.
+    """
+    known = frame[frame[col].notna()]
+    if known.empty:
+        return pd.Series(dtype="Int64")
+    q = known["wq"].to_numpy("int64")
+    value = known[col].to_numpy("int64")
+    sums = known.assign(_qv=q * value, _q=q).groupby(keys)[["_qv", "_q"]].sum()
+    top = known.groupby(keys)[col].max()
+    avg = pd.Series(_div_round(sums["_qv"].to_numpy("int64"), np.where(sums["_q"] == 0, 1, sums["_q"])),
+                    index=sums.index)
+    return avg.where(sums["_q"].ne(0), top).astype("Int64")
 
 
 @dataclass
@@ -178,10 +189,9 @@ def three_way(
     a_agg = bill.groupby(KEY).agg(
         agreement_qty=("wq", "sum"), less_included=("wless", "sum"), agreement_lines=("wq", "size")
     )
-    last = _last_line(bill, KEY)
-    a_agg = a_agg.join(
-        last[["unit_price", "unit_cost", "currency"]].rename(columns={"unit_cost": "agreement_cost"})
-    )
+    a_agg["unit_price"] = _line_price(bill, KEY, "unit_price")
+    a_agg["agreement_cost"] = _line_price(bill, KEY, "unit_cost")
+    a_agg["currency"] = bill.groupby(KEY)["currency"].max()
     free = pm[~pm["billable"]].groupby(KEY).size().rename("free_lines")
     a_agg = a_agg.join(free, how="outer")
 
@@ -437,9 +447,9 @@ def unmapped_findings(dm: pd.DataFrame) -> pd.DataFrame:
         g = rows.groupby(keys, sort=True).agg(
             vq=("wq", "sum"),
             cost=("line_cost", lambda s: s.sum() if s.notna().any() else pd.NA),
-            vendor_customer=("vendor_customer", "first"),
+            vendor_customer=("vendor_customer", "min"),
             vendor_skus=("vendor_sku", lambda s: ";".join(sorted(set(s)))),
-            unit_cost=("unit_cost", lambda s: s.iloc[0] if s.nunique() == 1 else pd.NA),
+            unit_cost=("unit_cost", lambda s: s.iloc[0] if s.notna().all() and s.nunique() == 1 else pd.NA),
         ).reset_index()
         g = g[g["vq"].ne(0)]
         if g.empty:
