@@ -46,39 +46,106 @@ class Product:
 PRODUCTS = {
     p.product_id: p
     for p in (
-        Product("M365-BP", "Microsoft 365 Business Premium", Decimal("22.00"), "microsoft",
-                "CFQ7TTC0LCHC:0002", Decimal("18.70")),
-        Product("M365-BS", "Microsoft 365 Business Standard", Decimal("12.50"), "microsoft",
-                "CFQ7TTC0LDPB:0001", Decimal("10.625")),
-        Product("EXO-P1", "Exchange Online (Plan 1)", Decimal("4.00"), "pax8",
-                "a4f2c8e1-3b7d-4e52-9a1c-6d0f7e8b9c21", Decimal("3.20")),
-        Product("DBX-BUS", "Dropbox Business Standard", Decimal("15.00"), "pax8",
-                "7c1d9e40-5f2a-4b83-8e6d-2a9b0c4f1e37", Decimal("12.00")),
+        Product(
+            "M365-BP",
+            "Microsoft 365 Business Premium",
+            Decimal("22.00"),
+            "microsoft",
+            "CFQ7TTC0LCHC:0002",
+            Decimal("18.70"),
+        ),
+        Product(
+            "M365-BS",
+            "Microsoft 365 Business Standard",
+            Decimal("12.50"),
+            "microsoft",
+            "CFQ7TTC0LDPB:0001",
+            Decimal("10.625"),
+        ),
+        Product(
+            "EXO-P1",
+            "Exchange Online (Plan 1)",
+            Decimal("4.00"),
+            "pax8",
+            "a4f2c8e1-3b7d-4e52-9a1c-6d0f7e8b9c21",
+            Decimal("3.20"),
+        ),
+        Product(
+            "DBX-BUS",
+            "Dropbox Business Standard",
+            Decimal("15.00"),
+            "pax8",
+            "7c1d9e40-5f2a-4b83-8e6d-2a9b0c4f1e37",
+            Decimal("12.00"),
+        ),
         Product("RMM-DEV", "Managed device (RMM)", Decimal("3.50"), "datto_rmm", "devices", None),
-        Product("EDR-S1", "SentinelOne Control endpoint", Decimal("6.00"), "sentinelone",
-                "Control", None),
-        Product("MDR-HUNT", "Huntress managed EDR agent", Decimal("5.00"), "huntress", "agents",
-                None),
-        Product("BKP-TB", "Cloud backup storage per TB", Decimal("45.00"), "acronis", "storage",
-                None, TB),
+        Product(
+            "EDR-S1",
+            "SentinelOne Control endpoint",
+            Decimal("6.00"),
+            "sentinelone",
+            "Control",
+            None,
+        ),
+        Product(
+            "MDR-HUNT", "Huntress managed EDR agent", Decimal("5.00"), "huntress", "agents", None
+        ),
+        Product(
+            "BKP-TB",
+            "Cloud backup storage per TB",
+            Decimal("45.00"),
+            "acronis",
+            "storage",
+            None,
+            TB,
+        ),
         Product("MSP-FLAT", "Managed services flat fee", Decimal("1500.00"), "", "", None),
     )
 }
-TEAMS_PHONE = ("e3b71c5a-90d4-4f6e-b2a8-15c7d9f0a642", "Microsoft Teams Phone Standard",
-               Decimal("8.00"), Decimal("10.00"))
+TEAMS_PHONE = (
+    "e3b71c5a-90d4-4f6e-b2a8-15c7d9f0a642",
+    "Microsoft Teams Phone Standard",
+    Decimal("8.00"),
+    Decimal("10.00"),
+)
 
 CLIENT_NAMES = (
-    "Acme Manufacturing", "Baker and Sons", "Cobalt Dental Group", "Delta Freight", "Evergreen Law",
-    "Fairview Clinic", "Granite Construction Partners", "Harbor View Hotels", "Ironwood Credit Union",
-    "Juniper Schools", "Keystone Architects", "Lakeside Veterinary", "Maple Street Bakery",
-    "Northwind Trading", "Orion Engineering", "Pioneer Realty", "Quartz Analytics",
-    "Riverbend Medical", "Summit Accounting", "Tidewater Marine", "Union Square Dental",
-    "Valley Farms Cooperative", "Westfield Insurance Agency", "Xenon Labs", "Yellowstone Outfitters",
-    "Zephyr Media", "Müller Präzisionstechnik", "Østergaard Design",
+    "Acme Manufacturing",
+    "Baker and Sons",
+    "Cobalt Dental Group",
+    "Delta Freight",
+    "Evergreen Law",
+    "Fairview Clinic",
+    "Granite Construction Partners",
+    "Harbor View Hotels",
+    "Ironwood Credit Union",
+    "Juniper Schools",
+    "Keystone Architects",
+    "Lakeside Veterinary",
+    "Maple Street Bakery",
+    "Northwind Trading",
+    "Orion Engineering",
+    "Pioneer Realty",
+    "Quartz Analytics",
+    "Riverbend Medical",
+    "Summit Accounting",
+    "Tidewater Marine",
+    "Union Square Dental",
+    "Valley Farms Cooperative",
+    "Westfield Insurance Agency",
+    "Xenon Labs",
+    "Yellowstone Outfitters",
+    "Zephyr Media",
+    "Müller Präzisionstechnik",
+    "Østergaard Design",
 )
 # how vendors spell some clients (auto-mapped by normalised name, or through clients.csv)
 NAME_VARIANTS = {
-    "microsoft": {0: "Acme Manufacturing, Inc.", 1: "Baker & Sons Ltd.", 26: "MULLER PRAZISIONSTECHNIK GmbH"},
+    "microsoft": {
+        0: "Acme Manufacturing, Inc.",
+        1: "Baker & Sons Ltd.",
+        26: "MULLER PRAZISIONSTECHNIK GmbH",
+    },
     "sentinelone": {1: "Baker & Sons", 6: "Granite Construction Partners LLC"},
     "huntress": {3: "Delta Freight Inc", 12: "Maple St. Bakery"},
     "datto_rmm": {2: "Cobalt Dental - Main Office", 9: "Juniper Schools (District)"},
@@ -192,7 +259,9 @@ def _ensure(lines: list[Line], clients: list[Client], client: int, product: str)
         return ln
 
 
-def _truth(period: str, kind: str, ln: Line | None, impact: Decimal | None, **extra: str) -> dict[str, str]:
+def _truth(
+    period: str, kind: str, ln: Line | None, impact: Decimal | None, **extra: str
+) -> dict[str, str]:
     row = {
         "period": period,
         "kind": kind,
@@ -215,7 +284,9 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
     def client(i: int) -> int:
         return (i + shift) % len(clients)
 
-    ln = _ensure(lines, clients, client(0), "M365-BP")  # under_billed: two seats not on the agreement
+    ln = _ensure(
+        lines, clients, client(0), "M365-BP"
+    )  # under_billed: two seats not on the agreement
     ln.delivered = ln.agreed + 2  # type: ignore[operator]
     truth.append(_truth(period, "under_billed", ln, 2 * ln.price))
 
@@ -238,7 +309,9 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
     if month_index >= 1:
         ln = _ensure(lines, clients, client(5), "M365-BP")  # price_mismatch: old price invoiced
         ln.invoice_price = Decimal("20.00")
-        truth.append(_truth(period, "price_mismatch", ln, (ln.price - ln.invoice_price) * ln.invoiced))  # type: ignore[operator]
+        truth.append(
+            _truth(period, "price_mismatch", ln, (ln.price - ln.invoice_price) * ln.invoiced)
+        )  # type: ignore[operator]
 
         ln = _ensure(lines, clients, client(6), "M365-BP")  # negative_margin: sold below cost
         ln.price = ln.invoice_price = Decimal("17.00")
@@ -254,7 +327,9 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
         ln.delivered = Decimal("3.4")
         truth.append(_truth(period, "under_billed", ln, Decimal("0.4") * ln.price))
 
-        ln = _ensure(lines, clients, 9, "M365-BP")  # mid-month change, agreement updated: no finding
+        ln = _ensure(
+            lines, clients, 9, "M365-BP"
+        )  # mid-month change, agreement updated: no finding
         ln.seat_change_from = ln.delivered - 3
         ln = _ensure(lines, clients, 13, "EXO-P1")  # Pax8 reduction with a credit line: no finding
         ln.credit = Decimal(2)
@@ -262,12 +337,35 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
     ln = _ensure(lines, clients, client(7), "EXO-P1")
     teams = (TEAMS_PHONE[0], TEAMS_PHONE[1], TEAMS_PHONE[2])
     extra.append(("pax8-sku", ln.client.identifier, teams[0], Decimal(5), teams[2]))
-    truth.append(_truth(period, "unmapped_product", None, 5 * teams[2], client_id=ln.client.identifier,
-                        vendor_sku=teams[0]))
+    truth.append(
+        _truth(
+            period,
+            "unmapped_product",
+            None,
+            5 * teams[2],
+            client_id=ln.client.identifier,
+            vendor_sku=teams[0],
+        )
+    )
     tenant = "9f3c2a71-6b0e-4d8c-a5f4-0e1d2c3b4a59"
-    extra.append(("microsoft-customer", tenant, "Northwind Traders Pty", Decimal(8), PRODUCTS["M365-BP"].cost))  # type: ignore[arg-type]
-    truth.append(_truth(period, "unmapped_customer", None, 8 * PRODUCTS["M365-BP"].cost,  # type: ignore[operator]
-                        vendor_customer=tenant))
+    extra.append(
+        (
+            "microsoft-customer",
+            tenant,
+            "Northwind Traders Pty",
+            Decimal(8),
+            PRODUCTS["M365-BP"].cost,
+        )
+    )  # type: ignore[arg-type]
+    truth.append(
+        _truth(
+            period,
+            "unmapped_customer",
+            None,
+            8 * PRODUCTS["M365-BP"].cost,  # type: ignore[operator]
+            vendor_customer=tenant,
+        )
+    )
     return Month(period, lines, truth, extra)
 
 
@@ -293,12 +391,19 @@ def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
             raise UsageError(f"{root} already holds a workspace; use --force to replace it")
         for sub in ("inputs", "mappings"):
             shutil.rmtree(root / sub, ignore_errors=True)
-        for name in ("recon.toml", "demo_ground_truth.csv", "ledger.sqlite",
-                     "ledger.sqlite-wal", "ledger.sqlite-shm"):
+        for name in (
+            "recon.toml",
+            "demo_ground_truth.csv",
+            "ledger.sqlite",
+            "ledger.sqlite-wal",
+            "ledger.sqlite-shm",
+        ):
             (root / name).unlink(missing_ok=True)
     months = build_months()
-    clients = sorted({ln.client.index: ln.client for m in months for ln in m.lines}.values(),
-                     key=lambda c: c.index)
+    clients = sorted(
+        {ln.client.index: ln.client for m in months for ln in m.lines}.values(),
+        key=lambda c: c.index,
+    )
     for m in months:
         folder = root / "inputs" / m.period
         folder.mkdir(parents=True, exist_ok=True)

@@ -32,18 +32,21 @@ def impact_by_kind(findings: pd.DataFrame) -> pd.DataFrame:
     rows = []
     for (kind, cur), grp in findings.groupby(["kind", "currency"], sort=False):
         imp = grp["impact"]
-        rows.append({
-            "kind": kind,
-            "currency": cur,
-            "count": len(grp),
-            "impact": _dsum(imp),
-            "to_bill": _dsum(v for v in imp if isinstance(v, Decimal) and v > 0),
-            "to_credit": _dsum(v for v in imp if isinstance(v, Decimal) and v < 0),
-        })
+        rows.append(
+            {
+                "kind": kind,
+                "currency": cur,
+                "count": len(grp),
+                "impact": _dsum(imp),
+                "to_bill": _dsum(v for v in imp if isinstance(v, Decimal) and v > 0),
+                "to_credit": _dsum(v for v in imp if isinstance(v, Decimal) and v < 0),
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
     rank = {k: i for i, k in enumerate(DISCREPANCY_KINDS)}
-    return out.sort_values(["kind", "currency"], key=lambda s: s.map(rank) if s.name == "kind" else s,
-                           kind="stable").reset_index(drop=True)
+    return out.sort_values(
+        ["kind", "currency"], key=lambda s: s.map(rank) if s.name == "kind" else s, kind="stable"
+    ).reset_index(drop=True)
 
 
 def top_clients(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
@@ -58,13 +61,22 @@ def top_clients(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         return pd.DataFrame(columns=cols)
     rows = []
     for (cid, name, cur), grp in f.groupby(["client_id", "client_name", "currency"]):
-        rows.append({
-            "client_id": cid, "client_name": name, "currency": cur, "findings": len(grp),
-            "impact": _dsum(grp["impact"]),
-            "abs_impact": _dsum(abs(v) for v in grp["impact"] if isinstance(v, Decimal)),
-        })
+        rows.append(
+            {
+                "client_id": cid,
+                "client_name": name,
+                "currency": cur,
+                "findings": len(grp),
+                "impact": _dsum(grp["impact"]),
+                "abs_impact": _dsum(abs(v) for v in grp["impact"] if isinstance(v, Decimal)),
+            }
+        )
     out = pd.DataFrame(rows, columns=cols)
-    return out.sort_values(["abs_impact", "client_id"], ascending=[False, True]).head(n).reset_index(drop=True)
+    return (
+        out.sort_values(["abs_impact", "client_id"], ascending=[False, True])
+        .head(n)
+        .reset_index(drop=True)
+    )
 
 
 def _text(v: Any) -> str:
@@ -80,7 +92,7 @@ def findings_for_export(findings: pd.DataFrame) -> pd.DataFrame:
 
     Decimals are written exactly (``10.00``, ``2.5``), missing values empty.
     """
-    first = [c for c in DISCREPANCY_COLUMNS]
+    first = list(DISCREPANCY_COLUMNS)
     rest = [c for c in findings.columns if c not in first]
     out = findings[first + rest].copy()
     for c in out.columns:

@@ -14,32 +14,66 @@ from tests.workspace_builder import build, d, p
 
 
 def test_reconcile_writes_spec_columns_and_exits_1_on_findings(tmp_path, capsys):
-    build(tmp_path / "data", delivered=[d("acme", "agents", "12")], promised=[p("acme", "EDR", "10", "5")])
+    build(
+        tmp_path / "data",
+        delivered=[d("acme", "agents", "12")],
+        promised=[p("acme", "EDR", "10", "5")],
+    )
     out = tmp_path / "findings.csv"
-    code = main(["reconcile", "--workspace", str(tmp_path / "data"), "--period", "2026-10",
-                 "--out", str(out)])
+    code = main(
+        [
+            "reconcile",
+            "--workspace",
+            str(tmp_path / "data"),
+            "--period",
+            "2026-10",
+            "--out",
+            str(out),
+        ]
+    )
     assert code == 1
     with out.open() as fh:
         rows = list(csv.reader(fh))
     assert tuple(rows[0][: len(DISCREPANCY_COLUMNS)]) == DISCREPANCY_COLUMNS
     row = dict(zip(rows[0], rows[1], strict=True))
-    assert (row["kind"], row["impact"], row["sources"]) == ("under_billed", "10.00",
-                                                            "agreements.csv:1;usage.csv:1")
+    assert (row["kind"], row["impact"], row["sources"]) == (
+        "under_billed",
+        "10.00",
+        "agreements.csv:1;usage.csv:1",
+    )
     text = capsys.readouterr().out
     assert "under_billed" in text and "Mapping coverage" in text
 
 
 def test_reconcile_clean_month_exits_0(tmp_path):
-    build(tmp_path / "data", delivered=[d("acme", "agents", "10")], promised=[p("acme", "EDR", "10", "5")])
+    build(
+        tmp_path / "data",
+        delivered=[d("acme", "agents", "10")],
+        promised=[p("acme", "EDR", "10", "5")],
+    )
     assert main(["reconcile", "--workspace", str(tmp_path / "data"), "--period", "2026-10"]) == 0
 
 
 def test_reconcile_xlsx_output(tmp_path):
     import openpyxl
 
-    build(tmp_path / "data", delivered=[d("acme", "agents", "12")], promised=[p("acme", "EDR", "10", "5")])
+    build(
+        tmp_path / "data",
+        delivered=[d("acme", "agents", "12")],
+        promised=[p("acme", "EDR", "10", "5")],
+    )
     out = tmp_path / "findings.xlsx"
-    main(["reconcile", "--workspace", str(tmp_path / "data"), "--period", "2026-10", "--out", str(out)])
+    main(
+        [
+            "reconcile",
+            "--workspace",
+            str(tmp_path / "data"),
+            "--period",
+            "2026-10",
+            "--out",
+            str(out),
+        ]
+    )
     ws = openpyxl.load_workbook(out).active
     header = [c.value for c in next(ws.iter_rows(max_row=1))]
     assert tuple(header[: len(DISCREPANCY_COLUMNS)]) == DISCREPANCY_COLUMNS
@@ -74,10 +108,15 @@ def test_missing_workspace_exits_2(tmp_path, capsys):
 def test_console_script_runs_demo_then_reconcile(tmp_path):
     recon = [sys.executable, "-m", "recon_helpers"]
     root = tmp_path / "data"
-    done = subprocess.run([*recon, "demo", "--workspace", str(root)], capture_output=True, text=True)
+    done = subprocess.run(
+        [*recon, "demo", "--workspace", str(root)], capture_output=True, text=True
+    )
     assert done.returncode == 0, done.stderr
-    done = subprocess.run([*recon, "reconcile", "--workspace", str(root), "--period", "2026-10"],
-                          capture_output=True, text=True)
+    done = subprocess.run(
+        [*recon, "reconcile", "--workspace", str(root), "--period", "2026-10"],
+        capture_output=True,
+        text=True,
+    )
     assert done.returncode == 1, done.stderr
     with (root / "demo_ground_truth.csv").open() as fh:
         planted = sum(1 for r in csv.DictReader(fh) if r["period"] == "2026-10")

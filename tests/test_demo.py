@@ -58,17 +58,23 @@ def test_every_demo_month_loads_with_rows_conserved(demo, period):
 
 def _truth(demo: Path, period: str) -> set[tuple[str, ...]]:
     with (demo / "demo_ground_truth.csv").open() as fh:
-        return {(r["kind"], r["client_id"], r["product_id"], r["impact"], r["currency"])
-                for r in csv.DictReader(fh) if r["period"] == period}
+        return {
+            (r["kind"], r["client_id"], r["product_id"], r["impact"], r["currency"])
+            for r in csv.DictReader(fh)
+            if r["period"] == period
+        }
 
 
 @pytest.mark.parametrize("period", PERIODS)
 def test_reconcile_reproduces_the_ground_truth_exactly(demo, period):
     rec = reconcile_period(Workspace.open(demo), period)
     f = rec.findings
-    got = {(k, c, p, "" if i is None else format(i, "f"), cur)
-           for k, c, p, i, cur in zip(f.kind, f.client_id, f.product_id, f.impact, f.currency,
-                                      strict=True)}
+    got = {
+        (k, c, p, "" if i is None else format(i, "f"), cur)
+        for k, c, p, i, cur in zip(
+            f.kind, f.client_id, f.product_id, f.impact, f.currency, strict=True
+        )
+    }
     assert len(got) == len(f)
     assert got == _truth(demo, period)
 

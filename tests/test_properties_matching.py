@@ -12,38 +12,57 @@ from hypothesis import strategies as st
 from tests.workspace_builder import b, d, p, run
 
 CLIENTS = ["acme", "beta", "gamma", "delta"]
-PRODUCTS = (("huntress", "agents", "EDR", "1"), ("huntress", "siem", "SIEM", "1"),
-            ("acronis", "gb", "BKP", "1024"))
+PRODUCTS = (
+    ("huntress", "agents", "EDR", "1"),
+    ("huntress", "siem", "SIEM", "1"),
+    ("acronis", "gb", "BKP", "1024"),
+)
 
 quantity = st.integers(min_value=0, max_value=60)
 price = st.decimals(min_value=Decimal("0.50"), max_value=Decimal("99"), places=2)
 
-line = st.fixed_dictionaries({
-    "client": st.sampled_from(CLIENTS + ["zeta"]),  # zeta is no client: unmapped
-    "sku": st.sampled_from(["agents", "siem", "gb", "unknown"]),
-    "delivered": quantity,
-    "agreed": st.one_of(st.none(), quantity),
-    "invoiced": st.one_of(st.none(), quantity),
-    "price": price,
-    "cost": st.one_of(st.none(), price),
-    "ends_mid_month": st.booleans(),
-})
+line = st.fixed_dictionaries(
+    {
+        "client": st.sampled_from([*CLIENTS, "zeta"]),  # zeta is no client: unmapped
+        "sku": st.sampled_from(["agents", "siem", "gb", "unknown"]),
+        "delivered": quantity,
+        "agreed": st.one_of(st.none(), quantity),
+        "invoiced": st.one_of(st.none(), quantity),
+        "price": price,
+        "cost": st.one_of(st.none(), price),
+        "ends_mid_month": st.booleans(),
+    }
+)
 PRODUCT_OF = {"agents": "EDR", "siem": "SIEM", "gb": "BKP", "unknown": "UNKNOWN"}
-SLOW = settings(max_examples=15, deadline=None,
-                suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large])
+SLOW = settings(
+    max_examples=15,
+    deadline=None,
+    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
+)
 
 
 def _book(lines: list[dict]) -> dict[str, list[dict[str, str]]]:
     delivered, promised, billed = [], [], []
     for ln in lines:
         vendor = "acronis" if ln["sku"] == "gb" else "huntress"
-        delivered.append(d(ln["client"], ln["sku"], str(ln["delivered"]),
-                           "" if ln["cost"] is None else str(ln["cost"]), vendor=vendor,
-                           end="2026-10-20" if ln["ends_mid_month"] else ""))
+        delivered.append(
+            d(
+                ln["client"],
+                ln["sku"],
+                str(ln["delivered"]),
+                "" if ln["cost"] is None else str(ln["cost"]),
+                vendor=vendor,
+                end="2026-10-20" if ln["ends_mid_month"] else "",
+            )
+        )
         if ln["client"] != "zeta" and ln["agreed"] is not None:
-            promised.append(p(ln["client"], PRODUCT_OF[ln["sku"]], str(ln["agreed"]), str(ln["price"])))
+            promised.append(
+                p(ln["client"], PRODUCT_OF[ln["sku"]], str(ln["agreed"]), str(ln["price"]))
+            )
         if ln["client"] != "zeta" and ln["invoiced"] is not None:
-            billed.append(b(ln["client"], PRODUCT_OF[ln["sku"]], str(ln["invoiced"]), str(ln["price"])))
+            billed.append(
+                b(ln["client"], PRODUCT_OF[ln["sku"]], str(ln["invoiced"]), str(ln["price"]))
+            )
     # every client exists in the PSA, so customers map by name
     promised.extend(p(c, "FLAT", "1", "10") for c in CLIENTS)
     if billed:
@@ -89,19 +108,31 @@ def test_quantities_are_conserved_between_inputs_and_the_matched_table(lines):
     assert int(rec.three_way["delivered_qty"].sum()) == expected
     unmapped = month[month.client_id.eq("") | month.product_id.eq("")]
     f = rec.findings
-    reported = sum(f.loc[f.kind.isin(["unmapped_customer", "unmapped_product"]), "vendor_qty"], Decimal(0))
+    reported = sum(
+        f.loc[f.kind.isin(["unmapped_customer", "unmapped_product"]), "vendor_qty"], Decimal(0)
+    )
     assert reported * 10_000 == int(unmapped["wq"].sum())
 
 
 @SLOW
-@given(st.lists(st.tuples(st.sampled_from(CLIENTS), st.sampled_from(["agents", "siem"]),
-                          st.integers(1, 80), price), min_size=1, max_size=10, unique_by=lambda t: t[:2]))
+@given(
+    st.lists(
+        st.tuples(
+            st.sampled_from(CLIENTS), st.sampled_from(["agents", "siem"]), st.integers(1, 80), price
+        ),
+        min_size=1,
+        max_size=10,
+        unique_by=lambda t: t[:2],
+    )
+)
 def test_a_book_with_no_differences_yields_no_findings(rows):
-    delivered = [d(c, sku, str(q), str(pr - Decimal("0.10") if pr > 1 else "")) for c, sku, q, pr in rows]
+    delivered = [
+        d(c, sku, str(q), str(pr - Decimal("0.10") if pr > 1 else "")) for c, sku, q, pr in rows
+    ]
     promised = [p(c, PRODUCT_OF[sku], str(q), str(pr)) for c, sku, q, pr in rows]
     billed = [b(c, PRODUCT_OF[sku], str(q), str(pr)) for c, sku, q, pr in rows]
     with tempfile.TemporaryDirectory() as tmp:
-        rec = run(Path(tmp), delivered=delivered, promised=promised, billed=billed, products=PRODUCTS)
+        rec = run(
+            Path(tmp), delivered=delivered, promised=promised, billed=billed, products=PRODUCTS
+        )
     assert rec.findings.empty, rec.findings[["kind", "client_id", "product_id", "impact"]]
-
-

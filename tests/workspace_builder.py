@@ -9,12 +9,44 @@ from pathlib import Path
 from recon_helpers.reconcile import Reconciliation, reconcile_period
 from recon_helpers.workspace import Workspace
 
-DELIVERED = ("vendor,vendor_customer_id,vendor_customer_name,vendor_sku,sku_name,quantity,"
-             "unit_cost,currency,charge_start,charge_end").split(",")
-PROMISED = ("client_id,client_name,agreement_id,product_id,description,quantity,unit_price,"
-            "unit_cost,currency,effective_date,cancelled_date").split(",")
-BILLED = ("client_id,invoice_number,invoice_date,product_id,description,quantity,unit_price,"
-          "amount,currency,period_start,period_end").split(",")
+DELIVERED = [
+    "vendor",
+    "vendor_customer_id",
+    "vendor_customer_name",
+    "vendor_sku",
+    "sku_name",
+    "quantity",
+    "unit_cost",
+    "currency",
+    "charge_start",
+    "charge_end",
+]
+PROMISED = [
+    "client_id",
+    "client_name",
+    "agreement_id",
+    "product_id",
+    "description",
+    "quantity",
+    "unit_price",
+    "unit_cost",
+    "currency",
+    "effective_date",
+    "cancelled_date",
+]
+BILLED = [
+    "client_id",
+    "invoice_number",
+    "invoice_date",
+    "product_id",
+    "description",
+    "quantity",
+    "unit_price",
+    "amount",
+    "currency",
+    "period_start",
+    "period_end",
+]
 
 
 def _write(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]) -> None:
@@ -28,37 +60,89 @@ def _write(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]) ->
             writer.writerow({k: r.get(k, "") for k in fields})
 
 
-def d(customer: str, sku: str, quantity: str, cost: str = "", *, vendor: str = "huntress",
-      name: str | None = None, start: str = "", end: str = "", currency: str = "USD") -> dict[str, str]:
+def d(
+    customer: str,
+    sku: str,
+    quantity: str,
+    cost: str = "",
+    *,
+    vendor: str = "huntress",
+    name: str | None = None,
+    start: str = "",
+    end: str = "",
+    currency: str = "USD",
+) -> dict[str, str]:
     """A delivered row."""
-    return {"vendor": vendor, "vendor_customer_id": customer,
-            "vendor_customer_name": customer.title() if name is None else name,
-            "vendor_sku": sku, "sku_name": sku, "quantity": quantity, "unit_cost": cost,
-            "currency": currency, "charge_start": start, "charge_end": end}
+    return {
+        "vendor": vendor,
+        "vendor_customer_id": customer,
+        "vendor_customer_name": customer.title() if name is None else name,
+        "vendor_sku": sku,
+        "sku_name": sku,
+        "quantity": quantity,
+        "unit_cost": cost,
+        "currency": currency,
+        "charge_start": start,
+        "charge_end": end,
+    }
 
 
-def p(client: str, product: str, quantity: str, price: str, *, cost: str = "",
-      effective: str = "2026-01-01", cancelled: str = "", currency: str = "USD",
-      **extra: str) -> dict[str, str]:
+def p(
+    client: str,
+    product: str,
+    quantity: str,
+    price: str,
+    *,
+    cost: str = "",
+    effective: str = "2026-01-01",
+    cancelled: str = "",
+    currency: str = "USD",
+    **extra: str,
+) -> dict[str, str]:
     """A promised (agreement) row."""
-    row = {"client_id": client, "client_name": client.title(), "agreement_id": f"AG-{client}",
-           "product_id": product, "description": product, "quantity": quantity,
-           "unit_price": price, "unit_cost": cost, "currency": currency,
-           "effective_date": effective, "cancelled_date": cancelled}
+    row = {
+        "client_id": client,
+        "client_name": client.title(),
+        "agreement_id": f"AG-{client}",
+        "product_id": product,
+        "description": product,
+        "quantity": quantity,
+        "unit_price": price,
+        "unit_cost": cost,
+        "currency": currency,
+        "effective_date": effective,
+        "cancelled_date": cancelled,
+    }
     row.update(extra)
     return row
 
 
-def b(client: str, product: str, quantity: str, price: str, amount: str | None = None, *,
-      currency: str = "USD") -> dict[str, str]:
+def b(
+    client: str,
+    product: str,
+    quantity: str,
+    price: str,
+    amount: str | None = None,
+    *,
+    currency: str = "USD",
+) -> dict[str, str]:
     """A billed (invoice) row; amount defaults to quantity x price."""
     from decimal import Decimal
 
     amt = amount if amount is not None else str(Decimal(quantity) * Decimal(price))
-    return {"client_id": client, "invoice_number": f"INV-{client}", "invoice_date": "2026-10-01",
-            "product_id": product, "description": product, "quantity": quantity,
-            "unit_price": price, "amount": amt, "currency": currency,
-            "period_start": "2026-10-01", "period_end": "2026-10-31"}
+    return {
+        "client_id": client,
+        "invoice_number": f"INV-{client}",
+        "invoice_date": "2026-10-01",
+        "product_id": product,
+        "description": product,
+        "quantity": quantity,
+        "unit_price": price,
+        "amount": amt,
+        "currency": currency,
+        "period_start": "2026-10-01",
+        "period_end": "2026-10-31",
+    }
 
 
 def build(
@@ -83,8 +167,14 @@ def build(
     if billed:
         _write(folder / "invoices.csv", BILLED, billed)
     if catalogue:
-        _write(folder / "catalogue.csv", ["product_id", "description", "unit_price", "currency"],
-               [dict(zip(["product_id", "unit_price", "currency"], c, strict=True)) for c in catalogue])
+        _write(
+            folder / "catalogue.csv",
+            ["product_id", "description", "unit_price", "currency"],
+            [
+                dict(zip(["product_id", "unit_price", "currency"], c, strict=True))
+                for c in catalogue
+            ],
+        )
     maps = root / "mappings"
     maps.mkdir(exist_ok=True)
     with (maps / "products.csv").open("w", newline="") as fh:
@@ -110,5 +200,7 @@ def run(root: Path, **kwargs: object) -> Reconciliation:
 def kinds(rec: Reconciliation) -> list[tuple[str, str, str, str]]:
     """(kind, client_id, product_id, impact) of every finding."""
     f = rec.findings
-    return [(k, c, pid, "" if i is None else format(i, "f"))
-            for k, c, pid, i in zip(f.kind, f.client_id, f.product_id, f.impact, strict=True)]
+    return [
+        (k, c, pid, "" if i is None else format(i, "f"))
+        for k, c, pid, i in zip(f.kind, f.client_id, f.product_id, f.impact, strict=True)
+    ]
