@@ -16,6 +16,7 @@ $(VENV)/.installed: pyproject.toml
 demo: $(VENV)/.installed
 	$(VENV)/bin/recon demo --workspace data --force
 	$(VENV)/bin/recon reconcile --period $(PERIOD) --out reports/$(PERIOD)-findings.csv || [ $$? -eq 1 ]
+	$(VENV)/bin/recon report --period $(PERIOD)
 
 browser:
 	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)

@@ -79,6 +79,58 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     return 1 if len(rec.findings) else 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    """Render the month's notebooks into reports/<period>/ and print the paths."""
+    from recon_helpers.report import MANIFEST, render_period
+
+    ws, period = _workspace(args), _period(args)
+    folder = render_period(ws, period, args.client_ids or (), timeout=args.timeout,
+                           progress=not args.no_progress)
+    for path in [*sorted(folder.glob("*.html")), folder / MANIFEST]:
+        print(path)
+    return 0
+
+
+def cmd_lab(args: argparse.Namespace) -> int:
+    """Open JupyterLab on notebooks/ with copies of the notebooks preset to a month.
+
+    The copies go to notebooks/lab/<period>/ (rewritten on each run); papermill's prepare-only
+    mode adds an ``injected-parameters`` cell holding the month, workspace and clients.
+    """
+    import os
+    import shlex
+    import subprocess
+
+    import papermill as pm
+
+    from recon_helpers import report
+
+    ws = _workspace(args)
+    period = _period(args) if args.period else (ws.periods() or [""])[-1]
+    if not period:
+        raise UsageError(f"no month with inputs in {ws.root}; give --period or add inputs")
+    parameters = report.parameters_for(ws, period, args.client_ids or ())
+    notebooks = report.notebook_paths()
+    root = report.NOTEBOOKS_DIR
+    folder = root / "lab" / period
+    first = (folder / notebooks[0].name).relative_to(root).as_posix()
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
+           f"--LabApp.default_url=/lab/tree/{first}"]
+    cmd += ["--no-browser"] if args.no_browser else []
+    cmd += [f"--port={args.port}"] if args.port else []
+    cmd += ["--allow-root"] if os.name == "posix" and os.geteuid() == 0 else []  # containers
+    if args.dry_run:
+        print(shlex.join(cmd))
+        return 0
+    folder.mkdir(parents=True, exist_ok=True)
+    for nb in notebooks:
+        report.check_parameters(nb, parameters)
+        pm.execute_notebook(str(nb), str(folder / nb.name), parameters=parameters,
+                            prepare_only=True, kernel_name=report.KERNEL, progress_bar=False)
+    print(f"notebooks preset to {period} in {folder}; starting JupyterLab (Ctrl-C to stop)")
+    return subprocess.call(cmd)
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``recon``."""
     parser = argparse.ArgumentParser(
@@ -99,6 +151,21 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="replace an existing demo workspace")
     rec = add("reconcile", "load, map and match one month; print a summary", cmd_reconcile)
     rec.add_argument("--out", help="write the discrepancy table (.csv or .xlsx)")
+    rep = add("report", "render the month's notebooks into reports/<period>/ (.ipynb, .html, "
+              "manifest.json)", cmd_report)
+    rep.add_argument("--client", dest="client_ids", action="append", metavar="ID",
+                     help="PSA client id in scope (repeatable; default: all clients)")
+    rep.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (600)")
+    rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    lab = add("lab", "open JupyterLab on notebooks/ with the workspace and month preset",
+              cmd_lab, period=False)
+    lab.add_argument("--period", help="month, YYYY-MM (default: the latest with inputs)")
+    lab.add_argument("--client", dest="client_ids", action="append", metavar="ID",
+                     help="PSA client id in scope (repeatable)")
+    lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
+    lab.add_argument("--port", type=int, help="port for JupyterLab")
+    lab.add_argument("--dry-run", action="store_true",
+                     help="print the JupyterLab command instead of running it")
     return parser
 
 

@@ -245,7 +245,7 @@ def suggest(
             qnorm[start : start + 2000], cnorm, scorer=fuzz.token_sort_ratio,
             dtype=np.uint8, workers=-1, score_cutoff=min_score,
         )
-        top = np.argsort(-block, axis=1, kind="stable")[:, :k]
+        top = np.argsort(-block.astype(np.int16), axis=1, kind="stable")[:, :k]
         scores = np.take_along_axis(block, top, axis=1)
         qi, rank = np.nonzero(scores >= max(min_score, 1))
         parts.append(
