@@ -38,7 +38,7 @@ def check_period(period: str) -> str:
     Raises:
         UsageError: not a valid month.
     """
-    if not isinstance(period, str) or not PERIOD_RE.match(period):
+    if not isinstance(period, str) or not PERIOD_RE.fullmatch(period):
         raise UsageError(f"period {period!r} is not a month in the form YYYY-MM (e.g. 2026-10)")
     return period
 
@@ -216,7 +216,7 @@ class Workspace:
         base = self.root / "inputs"
         if not base.is_dir():
             return []
-        return sorted(p.name for p in base.iterdir() if p.is_dir() and PERIOD_RE.match(p.name))
+        return sorted(p.name for p in base.iterdir() if p.is_dir() and PERIOD_RE.fullmatch(p.name))
 
     def settings(self) -> Settings:
         """recon.toml parsed (defaults when absent)."""

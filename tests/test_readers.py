@@ -114,7 +114,7 @@ def test_quoted_comma_and_embedded_newline_keep_record_numbers(month_dir: Path) 
 
 def test_unbalanced_quote_is_an_error(month_dir: Path) -> None:
     text = f"{HEADER}\n{_line()}\n{_line(name=chr(34) + 'Fabrikam, Inc.')}\n{_line()}\n"
-    with pytest.raises(InputFileError, match=r"x\.csv: malformed CSV.*unbalanced quote"):
+    with pytest.raises(InputFileError, match=r"x\.csv:2: malformed CSV.*line 3.*unbalanced quote"):
         _load(month_dir, "x.csv", text)
 
 

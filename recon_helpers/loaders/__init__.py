@@ -79,6 +79,13 @@ def detect_format(raw: RawTable) -> SourceFormat:
         UnknownFormatError: nothing matches (names the closest formats and what they miss), or
             two unrelated formats match equally well.
     """
+    if raw.kind == "json" and raw.rows_read == 0:
+        where = f" under {raw.container!r}" if raw.container else ""
+        raise UnknownFormatError(
+            raw.path,
+            f"holds no records (an empty list{where}), so its format cannot be recognised; "
+            'name it in recon.toml: [files."' + raw.name + '"] format = "...", or remove the file',
+        )
     present = {_norm_header(c) for c in raw.data.columns}
     matches = [
         f
@@ -206,10 +213,21 @@ class LoadedPeriod:
 
 
 def input_files(folder: Path) -> tuple[list[Path], list[str]]:
-    """Files to load in a month folder, and the names passed over (hidden, lock files)."""
+    """Files to load in a month folder, and the names passed over (hidden, lock files).
+
+    Raises:
+        InputFileError: a symbolic link: it may point outside the workspace, and its target
+            can change after the month is sealed; inputs must be the files themselves.
+    """
     files, ignored = [], []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith((".", "~$")) or not p.is_file():
+        if p.name.startswith((".", "~$")):
+            ignored.append(p.name)
+        elif p.is_symlink():
+            raise InputFileError(
+                p, "is a symbolic link; copy the export itself into the month folder"
+            )
+        elif not p.is_file():
             ignored.append(p.name)
         else:
             files.append(p)
