@@ -233,3 +233,37 @@ def figure_texts(fig: go.Figure) -> Iterable[str]:
             values = getattr(trace, attr, None)
             if values is not None:
                 yield from (str(v) for v in values)
+
+
+def margin_by_vendor(frame: pd.DataFrame, floor_pct: Decimal | None = None) -> Chart:
+    """Margin % per vendor (and currency) across months, with the margin floor as a line.
+
+    ``frame`` is ``margins.by_vendor``: period, vendor, currency, revenue, cost, margin,
+    margin_pct (Decimals; months without revenue have no point).
+    """
+    title = "Margin % by vendor and month"
+    if frame.empty:
+        return _empty(title, "No line with a known vendor cost in these months.")
+    periods = sorted(frame["period"].unique())
+    traces = []
+    for (vendor, cur), grp in frame.groupby(["vendor", "currency"], sort=True):
+        name = f"{esc(vendor) or NO_VENDOR} {esc(cur)}"
+        by = {p: (pct, m, r) for p, pct, m, r in
+              zip(grp["period"], grp["margin_pct"], grp["margin"], grp["revenue"], strict=True)}
+        ys = [by.get(p, (None, None, None)) for p in periods]
+        hover = [f"{name}<br>{p}: margin {_dtext(m)} on revenue {_dtext(r)}"
+                 f" ({_dtext(pct)} %)" for p, (pct, m, r) in zip(periods, ys, strict=True)]
+        traces.append({"type": "scatter", "mode": "lines+markers", "name": name, "x": periods,
+                       "y": [_num(pct) if isinstance(pct, Decimal) else None for pct, _, _ in ys],
+                       "hovertext": hover, "hoverinfo": "text"})
+    shapes, notes = [], []
+    if floor_pct is not None:
+        shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
+                       "y0": float(floor_pct), "y1": float(floor_pct),
+                       "line": {"color": "#EF553B", "dash": "dash", "width": 1}})
+        notes.append({"text": esc(f"floor {floor_pct:f} %"), "showarrow": False, "xref": "paper",
+                      "x": 1, "xanchor": "right", "yref": "y", "y": float(floor_pct),
+                      "yanchor": "bottom", "font": {"color": "#EF553B"}})
+    return _figure(traces, title, xaxis={"type": "category", "title": {"text": "month"}},
+                   yaxis={"title": {"text": "margin %"}, "ticksuffix": " %"},
+                   shapes=shapes, annotations=notes)

@@ -46,7 +46,7 @@ NOTEBOOK_PARAMETERS: tuple[str, ...] = ("workspace", "reports", "period", "clien
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[1] / "notebooks"
 KERNEL = "python3"
 MANIFEST = "manifest.json"
-PRESERVED = ("signoff.json",)  # written by the sign-off step; survives a re-render
+PRESERVED = ("signoff.json", "signoff.html")  # written by the sign-off step; survive a re-render
 VERSIONED = ("recon-helpers", "pandas", "numpy", "rapidfuzz", "openpyxl", "papermill",
              "nbclient", "nbconvert", "nbformat", "ipykernel", "jupyter_client", "plotly")
 
@@ -150,7 +150,7 @@ def parameters_for(ws: Workspace, period: str, client_ids: Sequence[str] = ()) -
 def notebook_paths(folder: Path | None = None) -> list[Path]:
     """The numbered report notebooks in workbook order."""
     folder = folder or NOTEBOOKS_DIR
-    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb"))
+    found = sorted(p for p in folder.glob("[0-9][0-9]_*.ipynb") if p.stem != "06_client_statement")
     if not found:
         raise UsageError(f"no notebooks found in {folder}")
     return found
@@ -243,6 +243,9 @@ def export_html(ipynb: Path, html_path: Path, period: str) -> None:
 
     nb = nbformat.read(ipynb, as_version=4)
     nb.metadata["title"] = f"{_title(nb, ipynb.stem)}: {period}"
+    # saved widget state makes nbconvert load the widget manager from unpkg; without it every
+    # widget output falls back to its text/html (the resolution UI's static decision panel)
+    nb.metadata.pop("widgets", None)
     has_plotly = any(
         "application/vnd.plotly.v1+json" in out.get("data", {})
         for cell in nb.cells if cell.cell_type == "code" for out in cell.get("outputs", [])

@@ -11,8 +11,10 @@ import papermill as pm
 import pytest
 
 from recon_helpers.report import NOTEBOOK_PARAMETERS, NOTEBOOKS_DIR, notebook_paths
+from recon_helpers.statements import STATEMENT_NOTEBOOK
 
-NOTEBOOKS = notebook_paths()
+# the monthly report's notebooks, then the per-client statement (rendered by `recon statement`)
+NOTEBOOKS = [*notebook_paths(), STATEMENT_NOTEBOOK]
 EXPECTED_PARAMETERS = {
     "workspace": ("str", '"../data"'),
     "reports": ("str", '""'),
@@ -33,7 +35,7 @@ def _code(nb: nbformat.NotebookNode) -> list[nbformat.NotebookNode]:
 def test_notebooks_are_numbered_in_workbook_order() -> None:
     names = [p.name for p in NOTEBOOKS]
     assert [n[:3] for n in names] == [f"{i:02d}_" for i in range(1, len(names) + 1)]
-    assert len(names) == 5
+    assert len(names) == 6
     assert sorted(p.name for p in NOTEBOOKS_DIR.glob("*.ipynb")) == names
 
 
