@@ -69,14 +69,20 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     print(_table(impact_by_kind(rec.findings)))
     print("\nClients with the largest impact:")
     print(_table(top_clients(rec.findings, 10)))
+    from recon_helpers.resolution import mark_findings
+
+    marked = mark_findings(rec.findings, ws, period)  # decisions from the ledger, if any
+    n_open = int(marked["status"].eq("open").sum())
+    print(f"\nResolution: {n_open} open, {len(marked) - n_open} resolved "
+          f"(decisions in {ws.ledger_path})")
     if args.out:
         from recon_helpers.exports import write_table
         from recon_helpers.summary import findings_for_export
 
         out = Path(args.out)
-        write_table(findings_for_export(rec.findings), out)
+        write_table(findings_for_export(marked), out)
         print(f"\nwrote {len(rec.findings)} discrepancies to {out}")
-    return 1 if len(rec.findings) else 0
+    return 1 if n_open else 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -131,6 +137,98 @@ def cmd_lab(args: argparse.Namespace) -> int:
     return subprocess.call(cmd)
 
 
+def cmd_invoice(args: argparse.Namespace) -> int:
+    """Write the month's expected invoice lines (CSV or XLSX) in a shape a PSA import takes."""
+    from recon_helpers.exports import write_table
+    from recon_helpers.invoicing import (
+        expected_invoice,
+        invoice_for_export,
+        invoice_totals,
+        load_decisions,
+    )
+    from recon_helpers.reconcile import reconcile_period
+
+    ws, period, out = _workspace(args), _period(args), Path(args.out)
+    if out.suffix.lower() not in (".csv", ".xlsx"):
+        raise UsageError(f"--out {out}: the file name must end in .csv or .xlsx")
+    rec = reconcile_period(ws, period)
+    clients = list(dict.fromkeys(args.client_ids or ()))
+    unknown = sorted(set(clients) - set(rec.clients["client_id"]))
+    if unknown:
+        raise UsageError(f"--client: no client {unknown} in {period}")
+    lines = expected_invoice(rec, load_decisions(ws, period), clients)
+    write_table(invoice_for_export(lines), out, sheet_name=f"invoice {period}")
+    totals = invoice_totals(lines)
+    print(f"Expected invoice {period}: {len(lines)} lines for {len(totals)} client(s)")
+    print(_table(lines.groupby(["line_type", "currency"]).size().rename("lines").reset_index()))
+    for cur, grp in totals.groupby("currency"):
+        print(f"  total {cur}: {sum(grp['total'], Decimal('0.00')):,f}")
+    print(f"wrote {out}")
+    unpriced = int(lines["amount"].isna().sum())
+    if unpriced:
+        print(f"{unpriced} line(s) have no price (unbilled service without a catalogue price): "
+              "price them before importing", file=sys.stderr)
+        return 1
+    return 0
+
+
+def cmd_statement(args: argparse.Namespace) -> int:
+    """Render one client statement per --client into reports/<period>/clients/."""
+    from recon_helpers.statements import render_statement
+
+    ws, period = _workspace(args), _period(args)
+    for client_id in dict.fromkeys(args.client_ids):
+        print(render_statement(ws, period, client_id, timeout=args.timeout))
+    return 0
+
+
+def cmd_signoff(args: argparse.Namespace) -> int:
+    """Seal the month's rendered report as preparer or reviewer (exit 2 when refused)."""
+    from recon_helpers.signoff import GROUPS, SEAL_FILE, SEAL_PAGE, seal
+
+    ws, period = _workspace(args), _period(args)
+    document = seal(ws, period, args.role, args.name)
+    sealed = document["seal"]
+    print(f"{period} signed by {args.role} {sealed['name']}: ledger entry seq {sealed['seq']}, "
+          f"status now {document['status']}")
+    print(f"  seal hash: {sealed['hash']} (keep a copy outside the workspace)")
+    for group in GROUPS:
+        print(f"  {group}: {len(sealed.get(group) or {})} file(s) sealed")
+    print(f"  ledger head at the seal: {sealed['ledger_head']}")
+    folder = ws.report_dir(period)
+    print(f"wrote {folder / SEAL_FILE} and {folder / SEAL_PAGE}")
+    return 0
+
+
+def cmd_verify(args: argparse.Namespace) -> int:
+    """Recompute the month's seal; exit 0 when intact, 1 naming every change."""
+    from recon_helpers.signoff import status, verify
+
+    ws, period = _workspace(args), _period(args)
+    problems = verify(ws, period)
+    print(f"{period}: sign-off status {status(ws, period)}")
+    if not problems:
+        print(f"{period}: intact (report, inputs, mappings, settings and ledger as sealed)")
+        return 0
+    print(f"{period}: NOT intact, {len(problems)} problem(s):")
+    for problem in problems:
+        print(f"  - {problem}")
+    return 1
+
+
+def cmd_adjustments(args: argparse.Namespace) -> int:
+    """Write the agreement and invoice changes the month's decisions imply."""
+    from recon_helpers.adjustments import write_adjustments
+
+    ws, period = _workspace(args), _period(args)
+    path, table = write_adjustments(ws, period, args.out)
+    print(f"Adjustments {period}: {len(table)} change(s) from the decisions in {ws.ledger_path}")
+    print(_table(table.groupby(["change_type", "currency"]).size().rename("changes")
+                 .reset_index()))
+    print(f"wrote {path}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``recon``."""
     parser = argparse.ArgumentParser(
@@ -166,6 +264,25 @@ def build_parser() -> argparse.ArgumentParser:
     lab.add_argument("--port", type=int, help="port for JupyterLab")
     lab.add_argument("--dry-run", action="store_true",
                      help="print the JupyterLab command instead of running it")
+    inv = add("invoice", "write the month's expected invoice lines (.csv or .xlsx) for a PSA "
+              "import", cmd_invoice)
+    inv.add_argument("--out", required=True, help="invoice file to write (.csv or .xlsx)")
+    inv.add_argument("--client", dest="client_ids", action="append", metavar="ID",
+                     help="PSA client id (repeatable; default: all clients)")
+    stm = add("statement", "render a client statement into reports/<period>/clients/<id>.html",
+              cmd_statement)
+    stm.add_argument("--client", dest="client_ids", action="append", metavar="ID",
+                     required=True, help="PSA client id (repeatable: one statement each)")
+    stm.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (600)")
+    sign = add("signoff", "seal the rendered report of a month (preparer first, then a "
+               "different reviewer)", cmd_signoff)
+    sign.add_argument("--role", required=True, choices=("preparer", "reviewer"))
+    sign.add_argument("--name", required=True, help="who signs")
+    add("verify", "check the signed report, inputs, mappings and ledger against the seal",
+        cmd_verify)
+    adj = add("adjustments", "write the agreement and invoice changes the decisions imply "
+              "(.csv or .xlsx)", cmd_adjustments)
+    adj.add_argument("--out", required=True, help="file to write (.csv or .xlsx)")
     return parser
 
 

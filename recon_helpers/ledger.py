@@ -20,22 +20,46 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 import sqlite3
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from decimal import Decimal, InvalidOperation
-from enum import StrEnum
+from decimal import Decimal
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+# decisions.py holds the audit rules; imported (and re-exported) here so that
+# `from recon_helpers.ledger import Action, record_decision` keeps working.
+from recon_helpers.decisions import (
+    DECISION_COLUMNS,
+    OPEN_ACTIONS,
+    VALUE_FIELDS,
+    Action,
+    decisions_frame,
+    record_decision,
+)
 from recon_helpers.errors import LedgerError
 from recon_helpers.workspace import check_period
 
 if TYPE_CHECKING:
     import pandas as pd
+
+__all__ = [
+    "DECISION_COLUMNS",
+    "ENTRY_TYPES",
+    "GENESIS",
+    "OPEN_ACTIONS",
+    "TRIGGERS",
+    "VALUE_FIELDS",
+    "Action",
+    "Entry",
+    "Ledger",
+    "LedgerConflict",
+    "canonical_json",
+    "entry_hash",
+    "record_decision",
+]
 
 GENESIS = "0" * 64
 ENTRY_TYPES = ("decision", "signoff")
@@ -56,24 +80,6 @@ _SCHEMA = (
     """CREATE TRIGGER entries_no_delete BEFORE DELETE ON entries BEGIN
         SELECT RAISE(ABORT, 'the ledger is append-only: entries cannot be deleted'); END""",
 )
-
-
-class Action(StrEnum):
-    """What an auditor decided about one discrepancy (closed set)."""
-
-    ADJUST_AGREEMENT = "adjust_agreement"
-    ADJUST_INVOICE = "adjust_invoice"
-    CREDIT_CLIENT = "credit_client"
-    ACCEPT = "accept"
-    ESCALATE = "escalate"
-    FIX_MAPPING = "fix_mapping"
-    REOPEN = "reopen"
-
-
-# A discrepancy whose latest decision is one of these is still open.
-OPEN_ACTIONS = frozenset({Action.ESCALATE, Action.REOPEN})
-VALUE_FIELDS = ("new_quantity", "kind", "client_id", "product_id", "impact", "currency")
-DECISION_COLUMNS = ("key", "action", "note", "actor", "ts", "seq", "values", "superseded_count")
 
 
 class LedgerConflict(LedgerError):
@@ -349,42 +355,9 @@ class Ledger:
     def decisions(self, period: str) -> pd.DataFrame:
         """The latest decision per discrepancy key of one month.
 
-        Returns:
-            Columns ``key, action, note, actor, ts, seq, values`` (JSON of the payload
-            without action and note), ``superseded_count`` (earlier decisions on that key),
-            then ``resolved`` (latest action not escalate/reopen) and the value fields
-            ``new_quantity, kind, client_id, product_id, impact, currency`` ("" if absent).
-            Ordered by seq.
+        See :func:`recon_helpers.decisions.decisions_frame` for the columns.
         """
-        import pandas as pd
-
-        records = [
-            {
-                "key": e.key,
-                "action": str(e.payload.get("action", "")),
-                "note": str(e.payload.get("note", "") or ""),
-                "actor": e.actor,
-                "ts": e.ts,
-                "seq": e.seq,
-                "values": canonical_json(
-                    {k: v for k, v in e.payload.items() if k not in ("action", "note")}
-                ),
-                **{f: str(e.payload.get(f, "") or "") for f in VALUE_FIELDS},
-            }
-            for e in self.entries(check_period(period))
-            if e.entry_type == "decision"
-        ]
-        text = [
-            c for c in (*DECISION_COLUMNS, *VALUE_FIELDS) if c not in ("seq", "superseded_count")
-        ]
-        frame = pd.DataFrame(records, columns=[*DECISION_COLUMNS[:7], *VALUE_FIELDS])
-        frame = frame.astype(dict.fromkeys(text, object) | {"seq": "int64"})
-        frame["superseded_count"] = (
-            frame.groupby("key")["seq"].transform("size").astype("int64") - 1
-        )
-        latest = frame.drop_duplicates("key", keep="last").reset_index(drop=True)
-        latest["resolved"] = ~latest["action"].isin([str(a) for a in OPEN_ACTIONS])
-        return latest[[*DECISION_COLUMNS, "resolved", *VALUE_FIELDS]]
+        return decisions_frame(self, period)
 
 
 def _chain_problems(rows: list[tuple[Any, ...]], used: int) -> list[str]:
@@ -416,97 +389,3 @@ def _chain_problems(rows: list[tuple[Any, ...]], used: int) -> list[str]:
             text = f"entries reordered: entry seq {seq} holds the entry hashed as seq {moved[0]}"
         problems.append((seq, text))
     return [msg for _, msg in sorted(problems, key=lambda p: p[0])]
-
-
-def _decimal_text(value: Any, name: str, *, allow_empty: bool, non_negative: bool = False) -> str:
-    if value is None or (isinstance(value, str) and not value.strip()):
-        if allow_empty:
-            return ""
-        raise LedgerError(f"{name} is required")
-    if isinstance(value, float):
-        raise LedgerError(f"{name} must be a string or Decimal such as '12.5', not a float")
-    try:
-        number = Decimal(str(value).strip()) if not isinstance(value, Decimal) else value
-    except InvalidOperation as exc:
-        raise LedgerError(f"{name} {value!r} is not a number") from exc
-    if not number.is_finite():
-        raise LedgerError(f"{name} {value!r} is not a finite number")
-    if non_negative and number < 0:
-        raise LedgerError(f"{name} {value!r} cannot be negative")
-    return format(number, "f")
-
-
-def record_decision(
-    ledger: Ledger, period: str, key: str, action: str, note: str, actor: str, **values: Any
-) -> Entry:
-    """Validate and append one decision about a discrepancy.
-
-    Rules: ``accept`` and ``escalate`` need a note (the reason); ``adjust_agreement`` needs
-    ``new_quantity``, and so does ``adjust_invoice`` unless ``kind`` is ``price_mismatch``
-    (the invoice is corrected by price, described in the note, which is then required);
-    ``new_quantity`` applies to those two actions only. Quantities and amounts are exact
-    decimal strings (floats are refused).
-
-    Args:
-        ledger: the open ledger.
-        period: the ``YYYY-MM`` month.
-        key: the discrepancy key.
-        action: one of :class:`Action`.
-        note: free text; required for accept/escalate.
-        actor: who decides.
-        **values: ``new_quantity``, ``kind``, ``client_id``, ``product_id``, ``impact``,
-            ``currency`` and any further JSON scalar values to keep with the decision.
-
-    Returns:
-        The appended entry.
-
-    Raises:
-        LedgerError: the decision is incomplete or invalid, with the reason.
-    """
-    from recon_helpers.schemas import DISCREPANCY_KINDS
-
-    try:
-        act = Action(str(action).strip())
-    except ValueError as exc:
-        raise LedgerError(
-            f"action {action!r} is not one of {', '.join(a.value for a in Action)}"
-        ) from exc
-    note = (note or "").strip()
-    kind = str(values.get("kind") or "").strip()
-    if kind and kind not in DISCREPANCY_KINDS:
-        raise LedgerError(f"kind {kind!r} is not one of {', '.join(DISCREPANCY_KINDS)}")
-    if act in (Action.ACCEPT, Action.ESCALATE) and not note:
-        raise LedgerError(f"{act.value} needs a note giving the reason")
-    qty_applies = act is Action.ADJUST_AGREEMENT or (
-        act is Action.ADJUST_INVOICE and kind != "price_mismatch"
-    )
-    new_qty = _decimal_text(
-        values.get("new_quantity"), "new_quantity", allow_empty=not qty_applies, non_negative=True
-    )
-    if new_qty and act not in (Action.ADJUST_AGREEMENT, Action.ADJUST_INVOICE):
-        raise LedgerError(f"new_quantity applies to adjust_agreement/adjust_invoice, not {act}")
-    if act is Action.ADJUST_INVOICE and not qty_applies and not note:
-        raise LedgerError("adjust_invoice of a price_mismatch needs a note giving the new price")
-    payload: dict[str, Any] = {"action": act.value, "note": note}
-    for name, value in values.items():
-        if isinstance(value, float):
-            raise LedgerError(
-                f"{name} must be a string or Decimal, not a float (floats are inexact)"
-            )
-        if not (value is None or isinstance(value, str | int | bool | Decimal)):
-            raise LedgerError(f"{name} = {value!r} must be a text or number value")
-        payload[name] = value
-    payload.pop("new_quantity", None)
-    if new_qty:
-        payload["new_quantity"] = new_qty
-    if "impact" in payload:
-        payload["impact"] = _decimal_text(payload["impact"], "impact", allow_empty=True)
-    for name in ("client_id", "product_id"):
-        if name in payload and not isinstance(payload[name], str | None):
-            raise LedgerError(f"{name} must be a string (IDs are kept as text)")
-    currency = str(payload.get("currency") or "").strip().upper()
-    if currency and not re.fullmatch(r"[A-Z]{3}", currency):
-        raise LedgerError(f"currency {currency!r} is not a 3-letter code")
-    if "currency" in payload:
-        payload["currency"] = currency
-    return ledger.append("decision", period, key, payload, actor)

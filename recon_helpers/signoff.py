@@ -9,7 +9,8 @@ reopens it (the old seal stays in the trail) until the preparer signs the re-ren
 :func:`verify` recomputes everything against the latest seal and names what changed.
 
 Files whose name starts with ``.`` (``.ipynb_checkpoints``, editor swap files, our own
-temporary files) and ``signoff.json`` itself are not part of the seal.
+temporary files), ``signoff.json`` itself and ``signoff.html`` (its readable page, written
+by ``resolution.write_signoff_page``) are not part of the seal.
 
 Example:
     >>> seal(ws, "2026-10", "preparer", "Alice")
@@ -33,6 +34,7 @@ from recon_helpers.ledger import GENESIS, Entry, Ledger, LedgerConflict
 from recon_helpers.workspace import Workspace, check_period
 
 SEAL_FILE = "signoff.json"
+SEAL_PAGE = "signoff.html"  # the seal as a page the report links to; rewritten, not sealed
 ROLES = ("preparer", "reviewer")
 GROUPS = ("report", "inputs", "mappings", "config")
 _LABELS = {
@@ -89,7 +91,7 @@ def fingerprint(workspace: Workspace, period: str) -> dict[str, dict[str, str]]:
         "config": (workspace.config_path,),
     }
     prints = {
-        "report": folder_hashes(workspace.report_dir(period), exclude=(SEAL_FILE,)),
+        "report": folder_hashes(workspace.report_dir(period), exclude=(SEAL_FILE, SEAL_PAGE)),
         "inputs": folder_hashes(workspace.inputs(period)),
     }
     for group, paths in optional.items():
@@ -264,6 +266,9 @@ def seal(
             workspace.report_dir(period) / SEAL_FILE,
             json.dumps(document, indent=2, ensure_ascii=False) + "\n",
         )
+        from recon_helpers.resolution import write_signoff_page  # it imports this module
+
+        write_signoff_page(workspace, period)
         return document
     finally:
         if own:

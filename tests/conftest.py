@@ -16,3 +16,29 @@ def month_dir(tmp_path: Path) -> Path:
     folder = tmp_path / "data" / "inputs" / "2026-10"
     folder.mkdir(parents=True)
     return folder
+
+
+@pytest.fixture(scope="session")
+def demo_month(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    """The demo workspace written once per session, and its 2026-10 reconciliation.
+
+    A template: tests copy it (``demo_ws``) before recording decisions or writing reports.
+    """
+    from recon_helpers.demo import write_demo
+    from recon_helpers.reconcile import reconcile_period
+    from recon_helpers.workspace import Workspace
+
+    root = tmp_path_factory.mktemp("demo-template") / "data"
+    write_demo(root)
+    return root, reconcile_period(Workspace.open(root), "2026-10")
+
+
+@pytest.fixture
+def demo_ws(demo_month, tmp_path: Path):  # type: ignore[no-untyped-def]
+    """A private copy of the demo workspace (reports go to tmp_path/reports)."""
+    import shutil
+
+    from recon_helpers.workspace import Workspace
+
+    shutil.copytree(demo_month[0], tmp_path / "data")
+    return Workspace.open(tmp_path / "data")
