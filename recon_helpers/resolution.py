@@ -330,7 +330,7 @@ def _signers_table(signers: list[Entry]) -> str:
 
 
 def signoff_block(workspace: Workspace, period: str) -> Html:
-    """Sign-off block of the monthly report (step 4.9).
+    """Sign-off block of the monthly report (step 4.10).
 
     A report cannot hold its own seal: sealing hashes the rendered files, so anything written
     into them afterwards would break the seal. The block therefore shows the state at render
