@@ -4,6 +4,10 @@ Every table the tool writes goes through :func:`write_table`, so a vendor custom
 ``=HYPERLINK(...)`` or a DDE payload such as ``+cmd|' /C calc'!A0`` in an export can never run
 as a formula when an auditor opens the file in Excel or LibreOffice (OWASP "CSV injection").
 
+Every file goes through :func:`atomic_write` (temporary file, fsync, ``os.replace``): a crash
+leaves the old file or the new one, and a failed write (a full disk) is :class:`WriteFailed`,
+naming the file. :func:`exchange_paths` and :func:`fsync_tree` do the same for a report folder.
+
 Rules (:func:`neutralise_formulas`):
 
 * Only text cells change: a text cell starting with ``=``, ``+``, ``-``, ``@``, tab, CR or LF
@@ -22,11 +26,15 @@ Example:
 
 from __future__ import annotations
 
+import errno
+import io
 import math
 import os
 import re
+import sys
 import tempfile
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -34,7 +42,7 @@ from typing import Any
 
 import pandas as pd
 
-from recon_helpers.errors import UsageError
+from recon_helpers.errors import ReconError, UsageError
 
 FORMULA_TRIGGERS: tuple[str, ...] = ("=", "+", "-", "@", "\t", "\r", "\n")
 _TRIGGER_RE = r"[=+\-@\t\r\n]"
@@ -90,6 +98,14 @@ def neutralise_formulas(frame: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
+class WriteFailed(ReconError, OSError):
+    """A file could not be written (disk full, file too large, no permission).
+
+    Raised by :func:`atomic_write`, which leaves the target as it was; an OSError too, so
+    code that catches OSError keeps working, and a ReconError, so the CLI exits 2 with it.
+    """
+
+
 def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     """Write a file through a temporary file in the same folder and ``os.replace``.
 
@@ -102,8 +118,24 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
 
     Returns:
         The target path.
+
+    Raises:
+        WriteFailed: the file could not be written (names it); the target is unchanged and
+            no temporary file is left.
     """
     target = Path(path)
+    try:
+        return _atomic_write(target, write)
+    except WriteFailed:
+        raise
+    except OSError as exc:
+        err = WriteFailed(f"cannot write {target}: {exc.strerror or exc}; "
+                          "the file was left as it was")
+        err.errno = exc.errno
+        raise err from exc
+
+
+def _atomic_write(target: Path, write: Callable[[Path], None]) -> Path:
     target.parent.mkdir(parents=True, exist_ok=True)
     fd, tmp_name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
     os.close(fd)
@@ -127,6 +159,45 @@ def atomic_write(path: str | Path, write: Callable[[Path], None]) -> Path:
     finally:
         os.close(dir_fd)
     return target
+
+
+def exchange_paths(a: Path, b: Path) -> bool:
+    """Swap two paths in one atomic step (Linux ``renameat2(RENAME_EXCHANGE)``).
+
+    Returns:
+        True when swapped; False where the C library or the file system cannot (the caller
+        then falls back to two renames).
+
+    Raises:
+        OSError: the exchange failed for another reason (e.g. ``b`` does not exist).
+    """
+    if not sys.platform.startswith("linux"):
+        return False
+    import ctypes
+
+    try:
+        renameat2 = ctypes.CDLL(None, use_errno=True).renameat2
+    except (AttributeError, OSError):  # a libc without renameat2 (glibc < 2.28, musl)
+        return False
+    renameat2.argtypes = (ctypes.c_int, ctypes.c_char_p, ctypes.c_int, ctypes.c_char_p,
+                          ctypes.c_uint)
+    at_fdcwd, rename_exchange = -100, 2
+    if renameat2(at_fdcwd, os.fsencode(a), at_fdcwd, os.fsencode(b), rename_exchange) == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.EINVAL, errno.ENOSYS, errno.EOPNOTSUPP):
+        return False
+    raise OSError(err, os.strerror(err), str(b))
+
+
+def fsync_tree(folder: Path) -> None:
+    """fsync every file under ``folder`` and the folder itself (before it is renamed in)."""
+    for path in [*sorted(p for p in folder.rglob("*") if p.is_file()), folder]:
+        fd = os.open(path, os.O_RDONLY)
+        try:
+            os.fsync(fd)
+        finally:
+            os.close(fd)
 
 
 def atomic_write_text(path: str | Path, text: str) -> Path:
@@ -202,11 +273,25 @@ def _write_xlsx(frame: pd.DataFrame, tmp: Path, sheet_name: str) -> None:
 
     book = Workbook(write_only=True)
     sheet = book.create_sheet(title=sheet_name[:31])
-    sheet.append([_xlsx_cell(sheet, str(c)) for c in frame.columns])
-    columns = [_python_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
-    for row in zip(*columns, strict=True):
-        sheet.append([_xlsx_cell(sheet, v) for v in row])
-    book.save(tmp)
+    try:
+        sheet.append([_xlsx_cell(sheet, str(c)) for c in frame.columns])
+        columns = [_python_values(frame.iloc[:, i]) for i in range(frame.shape[1])]
+        for row in zip(*columns, strict=True):
+            sheet.append([_xlsx_cell(sheet, v) for v in row])
+        sheet.close()  # ends the sheet's streamed temporary file: the last write to disk here
+    except BaseException:
+        # a failed write (e.g. a full disk) leaves openpyxl's streaming generators open; when
+        # garbage-collected they fail again and print "Exception ignored" tracebacks
+        writer = getattr(sheet, "_writer", None)
+        for stream in (getattr(sheet, "_rows", None), getattr(writer, "xf", None)):
+            with suppress(Exception):
+                stream.close()
+        raise
+    # zipped in memory, so a failing disk fails the plain write below and not inside zipfile
+    # (whose cleanup would then print an "Exception ignored" traceback)
+    buffer = io.BytesIO()
+    book.save(buffer)
+    tmp.write_bytes(buffer.getvalue())
 
 
 def write_table(frame: pd.DataFrame, path: str | Path, *, sheet_name: str = "Sheet1") -> Path:

@@ -23,9 +23,7 @@ from __future__ import annotations
 
 import csv
 import io
-import os
 import re
-import tempfile
 import unicodedata
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
@@ -35,6 +33,7 @@ import pandas as pd
 from rapidfuzz import fuzz, process
 
 from recon_helpers.errors import ConfigError
+from recon_helpers.exports import atomic_write
 
 CLIENT_MAP_COLUMNS = ("vendor", "vendor_customer_id", "vendor_customer_name", "client_id")
 PRODUCT_MAP_COLUMNS = ("vendor", "vendor_sku", "product_id", "units_per_product")
@@ -44,6 +43,20 @@ LEGAL_SUFFIXES = frozenset(
     "srl spa llp lp pte pvt oy ab as aps kg ug mbh".split()
 )
 _PUNCT = re.compile(r"[^\w\s]|_")
+# Mapping files get opened in spreadsheets: a value that would run as a formula is written with
+# Excel's leading apostrophe and read back without it (apostrophes already there gain one more)
+_PROTECTED = re.compile(r"'+[=+\-@\t\r\n]")
+_RISKY = re.compile(r"'*[=+\-@\t\r\n]")
+_PLAIN_NUMBER = re.compile(r"-?(?:\d+(?:\.\d*)?|\.\d+)")
+
+
+def _protect(value: str) -> str:
+    risky = _RISKY.match(value) and not _PLAIN_NUMBER.fullmatch(value)
+    return "'" + value if risky else value
+
+
+def _unprotect(value: str) -> str:
+    return value[1:] if _PROTECTED.match(value) else value
 
 
 def normalise_name(name: str) -> str:
@@ -64,7 +77,8 @@ def normalise_name(name: str) -> str:
 def _read_map(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     if not path.exists():
         return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
-    text = path.read_text(encoding="utf-8-sig")
+    # bytes, not read_text(): newline translation would turn a quoted "\r\n" into "\n"
+    text = path.read_bytes().decode("utf-8-sig")
     rows = list(csv.reader(io.StringIO(text, newline="")))
     rows = [r for r in rows if any(v.strip() for v in r)]
     if not rows:
@@ -77,7 +91,7 @@ def _read_map(path: Path, columns: tuple[str, ...]) -> pd.DataFrame:
     for n, r in enumerate(rows[1:], start=1):
         if len(r) != len(header):
             raise ConfigError(f"{path.name}:{n}: {len(r)} fields, header has {len(header)}")
-        body.append(dict(zip(header, (v.strip() for v in r), strict=True)))
+        body.append(dict(zip(header, (_unprotect(v.strip()) for v in r), strict=True)))
     frame = pd.DataFrame(body, columns=header, dtype=object).reindex(columns=list(columns))
     frame = frame.fillna("").astype(object)
     frame["row"] = range(1, len(frame) + 1)
@@ -163,11 +177,48 @@ def customers_of(delivered: pd.DataFrame) -> pd.DataFrame:
     return frame.drop_duplicates("cust_key").reset_index(drop=True)
 
 
-def customer_key(delivered: pd.DataFrame) -> pd.Series:
-    """The identity of a vendor customer: vendor + id (or, without an id, + normalised name)."""
+def distinct_rows(frame: pd.DataFrame) -> tuple[np.ndarray, np.ndarray]:
+    """Codes of each row's distinct combination of values, and the first row of each code.
+
+    ``frame.iloc[first]`` holds the distinct combinations in order of appearance and
+    ``codes`` maps every row to one of them, so a function of the values can run once per
+    combination (vendor lines repeat the same customer and SKU thousands of times).
+    """
+    codes = np.zeros(len(frame), dtype="int64")
+    for col in frame.columns:
+        c, uniq = pd.factorize(frame[col], use_na_sentinel=False)
+        codes, _ = pd.factorize(codes * max(len(uniq), 1) + c)
+    _, first = np.unique(codes, return_index=True)
+    return codes, first
+
+
+def per_distinct(frame: pd.DataFrame, func) -> pd.Series:  # type: ignore[no-untyped-def]
+    """``func(frame)`` computed on the distinct rows of ``frame`` and spread to every row.
+
+    ``func`` must be row-wise (each output value depends on its own row only).
+    """
+    if len(frame) < 5000:  # factorising costs more than it saves on a small frame
+        return func(frame)
+    codes, first = distinct_rows(frame)
+    values = func(frame.iloc[first].reset_index(drop=True))
+    return pd.Series(values.to_numpy()[codes], index=frame.index, dtype=values.dtype)
+
+
+def _customer_key(delivered: pd.DataFrame) -> pd.Series:
     ident = delivered["vendor_customer_id"].astype(str).str.lower()
     named = delivered["vendor_customer_name"].astype(str).map(normalise_name)
     return delivered["vendor"].str.lower() + "|" + ident.where(ident.ne(""), "name:" + named)
+
+
+def customer_key(delivered: pd.DataFrame) -> pd.Series:
+    """The identity of a vendor customer: vendor + id (or, without an id, + normalised name)."""
+    cols = delivered[["vendor", "vendor_customer_id", "vendor_customer_name"]]
+    return per_distinct(cols, _customer_key)
+
+
+def lower(values: pd.Series) -> pd.Series:
+    """``values.str.lower()``, computed once per distinct value."""
+    return per_distinct(values.to_frame(), lambda f: f.iloc[:, 0].str.lower())
 
 
 def map_customers(
@@ -185,7 +236,15 @@ def map_customers(
         client_link, cust_key, client_id ("" when unmapped), client_method (mapping_id,
         mapping_name, source_link, auto_name or "").
     """
-    cust = customers_of(delivered)
+    return assign_clients(customers_of(delivered), clients, client_map)
+
+
+def assign_clients(
+    cust: pd.DataFrame, clients: pd.DataFrame, client_map: pd.DataFrame
+) -> pd.DataFrame:
+    """:func:`map_customers` on the distinct vendor customers of :func:`customers_of` (which
+    the DuckDB engine computes from its own tables)."""
+    cust = cust.copy()
     cust["client_id"] = ""
     cust["client_method"] = ""
     cm = client_map.assign(id_key=client_map["vendor_customer_id"].str.lower())
@@ -284,7 +343,11 @@ def client_suggestions(
 
 
 def _append_row(path: Path, header: tuple[str, ...], row: list[str]) -> None:
-    """Append one CSV row atomically; existing bytes stay exactly as they were."""
+    """Append one CSV row atomically; existing bytes stay exactly as they were.
+
+    Raises:
+        WriteFailed: the file cannot be written (e.g. a full disk); it keeps its old content.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
     old = path.read_bytes() if path.exists() else b""
     buf = io.StringIO()
@@ -292,19 +355,11 @@ def _append_row(path: Path, header: tuple[str, ...], row: list[str]) -> None:
     if not old.strip():
         old = b""
         writer.writerow(header)
-    writer.writerow(row)
+    writer.writerow([_protect(v) for v in row])
     sep = b"" if not old or old.endswith(b"\n") else b"\n"
     data = old + sep + buf.getvalue().encode("utf-8")
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "wb") as fh:
-            fh.write(data)
-            fh.flush()
-            os.fsync(fh.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise
+    # temporary file + fsync + os.replace, keeping the file's mode (WriteFailed names the file)
+    atomic_write(path, lambda tmp: tmp.write_bytes(data))
 
 
 def confirm_client(
@@ -347,7 +402,7 @@ def apply_product_map(rows: pd.DataFrame, product_map: pd.DataFrame) -> pd.DataF
     A SKU mapped to several products (a bundle that implies two billed products) yields one
     row per product; an unmapped SKU keeps one row with product_id "" and 1 unit per product.
     """
-    keyed = rows.assign(_vendor=rows["vendor"].str.lower(), sku_key=rows["vendor_sku"].str.lower())
+    keyed = rows.assign(_vendor=lower(rows["vendor"]), sku_key=lower(rows["vendor_sku"]))
     pm = product_map[["vendor", "sku_key", "product_id", "units_per_product"]].rename(
         columns={"vendor": "_vendor"}
     )

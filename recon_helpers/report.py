@@ -36,6 +36,7 @@ from typing import Any
 import pandas as pd
 
 from recon_helpers.errors import RenderError, UsageError
+from recon_helpers.exports import exchange_paths, fsync_tree
 from recon_helpers.reconcile import Reconciliation, reconcile_period
 from recon_helpers.summary import totals
 from recon_helpers.workspace import PERIOD_RE, Workspace, check_period
@@ -314,7 +315,16 @@ def _sha256(path: Path) -> str:
 
 
 def _swap_in(new: Path, target: Path) -> None:
-    """Replace ``target`` by ``new``: rename the old aside, move the new in, delete the old."""
+    """Replace ``target`` by ``new`` so that a crash at any moment leaves one of them whole.
+
+    Where the platform can, the two folders are exchanged in one atomic step and the old
+    report (now at ``new``) is deleted. Elsewhere the old report is renamed aside, the new
+    one moved in, and the old one deleted: a crash between the two renames leaves the old
+    report in the dot-folder ``.<period>.old-*`` beside it.
+    """
+    if target.exists() and exchange_paths(new, target):
+        shutil.rmtree(new, ignore_errors=True)
+        return
     aside = None
     if target.exists():
         aside = target.with_name(f".{target.name}.old-{os.getpid()}-{time.time_ns()}")
@@ -352,11 +362,10 @@ def render_period(
 
     Raises:
         UsageError: a bad period or client, or a parameter a notebook does not declare.
-        RenderError: a notebook cell failed (names notebook and cell); the previous report,
-            if any, is left as it was.
+        RenderError: a notebook cell failed, timed out or its kernel died (names notebook
+            and cell), or the report could not be written (e.g. a full disk); the previous
+            report, if any, is left as it was.
     """
-    from tqdm import tqdm
-
     ws = workspace if isinstance(workspace, Workspace) else Workspace.open(workspace)
     period = check_period(period)
     paths = [Path(p) for p in notebooks] if notebooks is not None else notebook_paths()
@@ -366,6 +375,19 @@ def render_period(
     ctx = ReportContext(ws, period, tuple(parameters["client_ids"]))
     rec = ctx.reconcile()  # fails fast on bad inputs or clients, and feeds the manifest
     target = ws.report_dir(period)
+    try:
+        _render_into(target, paths, ws, rec, parameters, timeout, progress)
+    except OSError as exc:  # a full disk, a file size limit, no permission
+        raise RenderError(f"cannot write the report {target}: {exc}; the previous report, "
+                          "if any, was left as it was") from exc
+    return target
+
+
+def _render_into(target: Path, paths: list[Path], ws: Workspace, rec: Reconciliation,
+                 parameters: dict[str, Any], timeout: int, progress: bool) -> None:
+    from tqdm import tqdm
+
+    period = rec.period
     target.parent.mkdir(parents=True, exist_ok=True)
     # a dot-folder beside the target, so the final move is a rename on the same file system
     tmp = target.parent / f".{period}.render-{os.getpid()}-{time.time_ns()}"
@@ -389,7 +411,7 @@ def render_period(
         for name in PRESERVED:
             if (target / name).is_file():
                 shutil.copy2(target / name, tmp / name)
+        fsync_tree(tmp)
         _swap_in(tmp, target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
