@@ -39,8 +39,7 @@ CLIENT_MAP_COLUMNS = ("vendor", "vendor_customer_id", "vendor_customer_name", "c
 PRODUCT_MAP_COLUMNS = ("vendor", "vendor_sku", "product_id", "units_per_product")
 
 LEGAL_SUFFIXES = frozenset(
-    "inc incorporated llc ltd limited gmbh pty plc corp corporation co company ag sa sarl bv nv "
-    "srl spa llp lp pte pvt oy ab as aps kg ug mbh".split()
+    ["inc", "incorporated", "llc", "ltd", "limited", "gmbh", "pty", "plc", "corp", "corporation", "co", "company", "ag", "sa", "sarl", "bv", "nv", "srl", "spa", "llp", "lp", "pte", "pvt", "oy", "ab", "as", "aps", "kg", "ug", "mbh"]
 )
 _PUNCT = re.compile(r"[^\w\s]|_")
 # Mapping files get opened in spreadsheets: a value that would run as a formula is written with
@@ -169,11 +168,15 @@ def known_clients(clients: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def customers_of(delivered: pd.DataFrame) -> pd.DataFrame:
-    """Distinct vendor customers of the delivered table with their best name and source link."""
+def customers_of(delivered: pd.DataFrame, keys: pd.Series | None = None) -> pd.DataFrame:
+    """Distinct vendor customers of the delivered table with their best name and source link.
+
+    Args:
+        keys: customer_key(delivered), when the caller has it already.
+    """
     cols = ["vendor", "vendor_customer_id", "vendor_customer_name", "client_link"]
     frame = delivered[cols].copy()
-    frame["cust_key"] = customer_key(delivered)
+    frame["cust_key"] = customer_key(delivered) if keys is None else keys
     return frame.drop_duplicates("cust_key").reset_index(drop=True)
 
 
@@ -285,8 +288,8 @@ def suggest(
 ) -> pd.DataFrame:
     """Rank fuzzy matches of ``names`` against ``choices`` (id, name, norm_name).
 
-    Scores are rapidfuzz token-sort ratios on normalised names, 0-100. Computed in chunks so
-    20,000 x 20,000 names stay within a few hundred MB.
+    Scores are rapidfuzz token-sort ratios on normalised names, 0-100. Computed in blocks of
+    queries so 20,000 x 20,000 names stay within a few hundred MB.
 
     Returns:
         DataFrame (query, choice_id, choice_name, score, rank), best first per query.
@@ -295,25 +298,42 @@ def suggest(
     if names.empty or choices.empty:
         return pd.DataFrame({c: pd.Series(dtype=object) for c in out_cols})
     queries = names.astype(str).drop_duplicates().reset_index(drop=True)
-    qnorm = queries.map(normalise_name).tolist()
-    cnorm = choices["norm_name"].tolist()
+    # token_sort_ratio is the plain ratio of the names with their words sorted: sorting once
+    # per name, not once per pair, lets rapidfuzz use its fast bit-parallel ratio
+    qnorm = [" ".join(sorted(normalise_name(q).split())) for q in queries]
+    cnorm = [" ".join(sorted(str(c).split())) for c in choices["norm_name"]]
     k = min(limit, len(cnorm))
     parts = []
-    for start in range(0, len(qnorm), 2000):
+    rows = 5000  # queries per cdist call: ~100 MB of scores against 20,000 choices
+    for start in range(0, len(qnorm), rows):
         block = process.cdist(
-            qnorm[start : start + 2000], cnorm, scorer=fuzz.token_sort_ratio,
+            qnorm[start : start + rows], cnorm, scorer=fuzz.ratio,
             dtype=np.uint8, workers=-1, score_cutoff=min_score,
         )
-        top = np.argsort(-block.astype(np.int16), axis=1, kind="stable")[:, :k]
-        scores = np.take_along_axis(block, top, axis=1)
-        qi, rank = np.nonzero(scores >= max(min_score, 1))
+        # best k per query by score, ties by choice order. Below the cutoff cdist writes 0, so
+        # only the few non-zero cells (>= max(cutoff, 1)) can rank: find them 8 cells at a
+        # time, then order them by query, score (desc), choice through one integer key
+        n = block.shape[1]
+        flat = block.reshape(-1)
+        padded = flat if flat.size % 8 == 0 else np.pad(flat, (0, -flat.size % 8))
+        words = np.flatnonzero(padded.view(np.uint64))
+        cells = (words[:, None] * 8 + np.arange(8)).reshape(-1)
+        found = padded[cells]
+        cells, found = cells[found != 0], found[found != 0].astype(np.int64)
+        key = np.sort(cells // n * (101 * n) + (100 - found) * n + cells % n)
+        qi, rest = np.divmod(key, 101 * n)
+        scores, ci = 100 - rest // n, rest % n
+        first = np.searchsorted(qi, qi, side="left")
+        rank = np.arange(len(qi)) - first
+        keep = rank < k
+        qi, ci, scores, rank = qi[keep], ci[keep], scores[keep], rank[keep]
         parts.append(
             pd.DataFrame(
                 {
                     "query": queries.iloc[start + qi].to_numpy(),
-                    "choice_id": choices["choice_id"].to_numpy()[top[qi, rank]],
-                    "choice_name": choices["choice_name"].to_numpy()[top[qi, rank]],
-                    "score": scores[qi, rank].astype(int),
+                    "choice_id": choices["choice_id"].to_numpy()[ci],
+                    "choice_name": choices["choice_name"].to_numpy()[ci],
+                    "score": scores.astype(int),
                     "rank": rank + 1,
                 }
             )

@@ -64,18 +64,29 @@ def delivered_month(
     product_map: pd.DataFrame,
     period: str,
     settings: Settings,
+    cust_key: pd.Series | None = None,
 ) -> pd.DataFrame:
     """Vendor rows with their client, product and the quantity that counts for the month.
+
+    Args:
+        cust_key: customer_key(delivered), when the caller has it already.
 
     Returns:
         DELIVERED columns plus cust_key, client_id, client_method, product_id,
         units_per_product, wq (weighted quantity, vendor units, fixed point) and line_cost
         (wq x unit_cost, money fixed point, <NA> when the cost is unknown).
     """
-    rows = delivered.assign(cust_key=customer_key(delivered))
-    rows = rows.merge(
-        customers[["cust_key", "client_id", "client_method"]], on="cust_key", how="left"
-    )
+    rows = delivered.assign(cust_key=customer_key(delivered) if cust_key is None else cust_key)
+    cust = customers[["cust_key", "client_id", "client_method"]]
+    if cust["cust_key"].is_unique:  # map_customers() output: a lookup, cheaper than a merge
+        found = pd.Index(cust["cust_key"]).get_indexer(rows["cust_key"])
+        for col in ("client_id", "client_method"):
+            values = cust[col].to_numpy(dtype=object)[found]
+            values[found < 0] = np.nan
+            rows[col] = pd.Series(values, index=rows.index, dtype=object)
+        rows = rows.reset_index(drop=True)
+    else:
+        rows = rows.merge(cust, on="cust_key", how="left")
     rows["client_id"] = rows["client_id"].fillna("").astype(object)
     rows = apply_product_map(rows, product_map)
     rows["wq"] = weighted_quantity(
@@ -163,35 +174,130 @@ def three_way(
         invoiced_expected, invoiced_lines, vendor_cost_total, vendor_cost_currency,
         catalogue_price, catalogue_currency, vendor_backed.
     """
-    dm = month.delivered[month.delivered["client_id"].ne("") & month.delivered["product_id"].ne("")]
-    # vendor units -> billed units per (vendor, sku) group, so byte counts convert once
-    by_sku = dm.groupby([*KEY, "vendor", "vendor_sku"], sort=False).agg(
-        wq=("wq", "sum"), upp=("units_per_product", "first")
-    )
-    billed_units = np.zeros(len(by_sku), dtype="int64")
-    for upp in by_sku["upp"].unique():
-        n, d = _ratio(upp)
-        sel = (by_sku["upp"] == upp).to_numpy()
-        billed_units[sel] = _div_round(by_sku["wq"].to_numpy("int64")[sel] * d, n)
-    by_sku["bq"] = billed_units
-    d_agg = by_sku.groupby(level=KEY)["bq"].sum().rename("delivered_qty").to_frame()
-    d_agg["has_delivery"] = True
-    costs = dm.groupby(KEY).agg(
-        vendor_cost_total=("line_cost", lambda s: s.sum() if s.notna().all() else pd.NA),
-        vendor_cost_currency=("currency", lambda s: s.iloc[0] if s.nunique() == 1 else ""),
-    )
-    d_agg = d_agg.join(costs)
-    for col in ("vendor", "vendor_customer", "vendor_sku"):
-        d_agg[col] = _joined(dm, KEY, col)
+    return three_way_from(delivered_figures(month.delivered), month.promised, month.billed,
+                          catalogue, product_map, settings)
 
-    pm = month.promised
+
+def key_codes(frame: pd.DataFrame, keys: list[str]) -> tuple[np.ndarray, pd.DataFrame]:
+    """Integer code per row of its ``keys`` combination, numbered like a sorted groupby.
+
+    Returns:
+        (codes, the distinct key values in code order, one row per code)
+    """
+    combined = np.zeros(len(frame), dtype="int64")
+    for col in keys:
+        c, uniq = pd.factorize(frame[col], sort=True)
+        combined = combined * max(len(uniq), 1) + c
+    codes, _ = pd.factorize(combined, sort=True)
+    _, first = np.unique(codes, return_index=True)
+    return codes, frame[keys].iloc[first].reset_index(drop=True)
+
+
+def _sum_by(codes: np.ndarray, values: np.ndarray, n: int) -> np.ndarray:
+    """Exact int64 sums of ``values`` per code 0..n-1."""
+    sums = pd.Series(values, dtype="int64").groupby(codes).sum()
+    return sums.reindex(range(n), fill_value=0).to_numpy("int64")
+
+
+def delivered_figures(delivered: pd.DataFrame) -> pd.DataFrame:
+    """The delivered side of :func:`three_way`: one row per mapped client x product.
+
+    Grouping runs on integer codes of the keys (factorised once) rather than on the string
+    columns, which is what keeps a million vendor lines cheap.
+
+    Args:
+        delivered: :func:`delivered_month` rows.
+
+    Returns:
+        DataFrame indexed by (client_id, product_id), sorted, with delivered_qty (billed units,
+        fixed point), has_delivery, vendor_cost_total (money fixed point, <NA> unless every
+        line's cost is known), vendor_cost_currency ("" when mixed) and the distinct non-empty
+        vendor, vendor_customer and vendor_sku joined with ';'.
+    """
+    dm = delivered[delivered["client_id"].ne("") & delivered["product_id"].ne("")]
+    codes, keys = key_codes(dm, KEY)
+    n = len(keys)
+    # vendor units -> billed units per (vendor, sku) group, so byte counts convert once
+    sku_codes, sku_keys = key_codes(dm.assign(_k=codes), ["_k", "vendor", "vendor_sku"])
+    wq = _sum_by(sku_codes, dm["wq"].to_numpy("int64"), len(sku_keys))
+    _, first = np.unique(sku_codes, return_index=True)
+    upp = dm["units_per_product"].to_numpy(dtype=object)[first]
+    billed_units = np.zeros(len(sku_keys), dtype="int64")
+    for u in pd.unique(upp):
+        num, den = _ratio(u)
+        sel = upp == u
+        billed_units[sel] = _div_round(wq[sel] * den, num)
+    out = pd.DataFrame(
+        {"delivered_qty": _sum_by(sku_keys["_k"].to_numpy(), billed_units, n), "has_delivery": True},
+        index=pd.MultiIndex.from_frame(keys),
+    )
+    known = dm["line_cost"].notna().to_numpy()
+    total = pd.array(
+        _sum_by(codes[known], dm["line_cost"].to_numpy("int64", na_value=0)[known], n), dtype="Int64"
+    )
+    total[np.bincount(codes[~known], minlength=n) > 0] = pd.NA
+    out["vendor_cost_total"] = total
+    cur, cur_values = pd.factorize(dm["currency"], use_na_sentinel=False)
+    width = max(len(cur_values), 1)
+    pairs = np.unique(codes * width + cur)
+    single = np.bincount(pairs // width, minlength=n) == 1
+    currency = np.full(n, "", dtype=object)
+    at = np.searchsorted(pairs // width, np.flatnonzero(single))
+    currency[single] = np.asarray(cur_values, dtype=object)[pairs[at] % width]
+    out["vendor_cost_currency"] = currency
+    for col in ("vendor", "vendor_customer", "vendor_sku"):
+        out[col] = _joined_codes(codes, keys, dm[col])
+    return out
+
+
+def _joined_codes(codes: np.ndarray, keys: pd.DataFrame, values: pd.Series) -> np.ndarray:
+    """Per key code: its distinct non-empty values, sorted, joined with ';' (NaN when none)."""
+    vc, uniq = pd.factorize(values, sort=True, use_na_sentinel=False)  # code order = sort order
+    width = max(len(uniq), 1)
+    pairs = np.unique(codes * width + vc)
+    kcode = pairs // width
+    vals = np.asarray(uniq, dtype=object)[pairs % width]
+    keep = pd.Series(vals, dtype=object).astype(str).ne("").to_numpy()
+    kcode, vals = kcode[keep], vals[keep]
+    out = np.full(len(keys), np.nan, dtype=object)
+    if not len(kcode):
+        return out
+    starts = np.flatnonzero(np.r_[True, kcode[1:] != kcode[:-1]])
+    ends = np.r_[starts[1:], len(kcode)]
+    single = ends - starts == 1
+    out[kcode[starts[single]]] = vals[starts[single]]
+    for lo, hi in zip(starts[~single], ends[~single], strict=True):  # few keys have several
+        out[kcode[lo]] = ";".join(vals[lo:hi])
+    return out
+
+
+def _max_text(frame: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
+    """``frame.groupby(keys)[col].max()`` for text, via sorted integer codes (pandas' own max
+    of object strings is very slow); NaN where a group has no value."""
+    codes, uniq = pd.factorize(frame[col], sort=True)
+    top = pd.Series(codes, index=frame.index).groupby([frame[k] for k in keys]).max()
+    values = np.asarray(uniq, dtype=object).take(top.to_numpy().clip(0))
+    return pd.Series(np.where(top.to_numpy() >= 0, values, np.nan), index=top.index, name=col)
+
+
+def three_way_from(
+    d_agg: pd.DataFrame,
+    promised: pd.DataFrame,
+    billed: pd.DataFrame,
+    catalogue: pd.DataFrame,
+    product_map: pd.DataFrame,
+    settings: Settings,
+) -> pd.DataFrame:
+    """:func:`three_way` from the delivered figures (:func:`delivered_figures` or the DuckDB
+    engine's equivalent), the month's agreement lines and its invoice lines."""
+    pm = promised
     bill = pm[pm["billable"]]
     a_agg = bill.groupby(KEY).agg(
         agreement_qty=("wq", "sum"), less_included=("wless", "sum"), agreement_lines=("wq", "size")
     )
     a_agg["unit_price"] = _line_price(bill, KEY, "unit_price")
     a_agg["agreement_cost"] = _line_price(bill, KEY, "unit_cost")
-    a_agg["currency"] = bill.groupby(KEY)["currency"].max()
+    a_agg["currency"] = _max_text(bill, KEY, "currency")
     free = pm[~pm["billable"]].groupby(KEY).size().rename("free_lines")
     a_agg = a_agg.join(free, how="outer")
 
@@ -199,7 +305,7 @@ def three_way(
     base["currency"] = base["currency"].fillna("").astype(object)
     base.loc[base["currency"].eq(""), "currency"] = settings.currency
 
-    b = month.billed
+    b = billed
     b_amount = b["amount"].fillna(
         pd.Series(_div_round(b["quantity"].to_numpy("int64") * b["unit_price"].fillna(0).to_numpy("int64"), QTY_SCALE), index=b.index)
     )
@@ -269,7 +375,10 @@ def _missing(v: object) -> bool:
 def _d(series: pd.Series, scale: int) -> pd.Series:
     """Fixed point -> Decimal objects (None when missing)."""
     conv = qty if scale == QTY_SCALE else money
-    return pd.Series([conv(v) for v in series.astype(object)], index=series.index, dtype=object)
+    # quantities and prices repeat: convert each distinct value once (Decimals are immutable)
+    codes, uniq = pd.factorize(series.astype(object), use_na_sentinel=False)
+    values = np.array([conv(v) for v in uniq] + [None], dtype=object)[:-1]
+    return pd.Series(values[codes], index=series.index, dtype=object)
 
 
 def _mul(a: pd.Series, b: pd.Series) -> pd.Series:
@@ -298,11 +407,54 @@ def _impact(values: pd.Series) -> pd.Series:
 def find_discrepancies(tw: pd.DataFrame, settings: Settings, *, has_invoices: bool) -> pd.DataFrame:
     """SPEC discrepancies of the client x product keys of :func:`three_way`.
 
+    Every rule looks at one key's row only, so the rows that provably agree everywhere
+    (:func:`_agreeing`) are set aside before the exact Decimal work on the rest.
+
     Returns:
         DataFrame with kind, client_id, product_id, vendor, vendor_customer, vendor_sku,
         vendor_qty, agreement_qty, invoiced_qty, variance_qty, unit_price, unit_cost, impact,
         currency (Decimals for numbers, None when unknown).
     """
+    rest = tw[~_agreeing(tw, has_invoices)]
+    if rest.empty:
+        return pd.DataFrame(columns=[c for c in DISCREPANCY_COLUMNS if c not in ("period", "client_name", "sources")])
+    return _discrepancies(rest, settings, has_invoices=has_invoices)
+
+
+def _agreeing(tw: pd.DataFrame, has_invoices: bool) -> np.ndarray:
+    """Keys no rule can flag whatever the tolerances: an agreement line, delivered = agreed,
+    nothing included free, invoiced as agreed at the agreed price, and the price clearly
+    above the vendor's unit cost (or, without one, not below the agreement's cost).
+
+    A conservative test in integers: a key it passes gives no finding in
+    :func:`_discrepancies`; a key it fails may or may not.
+    """
+    D = tw["delivered_qty"].to_numpy("int64")
+    A = tw["agreement_qty"].to_numpy("int64")
+    ok = (tw["agreement_lines"].to_numpy() > 0) & (D == A) & (tw["less_included"].to_numpy() == 0)
+    price = tw["unit_price"]
+    if has_invoices:
+        IQ = tw["invoiced_qty"].to_numpy("int64")
+        ie, ia = tw["invoiced_expected"], tw["invoiced_amount"]
+        ok &= (IQ == A) & (ie.fillna(0) == ia.fillna(0)).to_numpy(bool)
+        exact = [int(p) * int(q) == int(e) * QTY_SCALE if not (_missing(p) or _missing(e)) else True
+                 for p, q, e in zip(price.astype(object), IQ, ie.astype(object), strict=True)]
+        ok &= (tw["invoiced_lines"].to_numpy() == 0) | (IQ == 0) | np.array(exact, dtype=bool)
+    vendor = (tw["vendor_cost_total"].notna().to_numpy() & (D != 0)
+              & tw["vendor_cost_currency"].eq(tw["currency"]).to_numpy())
+    margin = []
+    for p, t, d, v, c in zip(price.astype(object), tw["vendor_cost_total"].astype(object), D, vendor,
+                             tw["agreement_cost"].astype(object), strict=True):
+        if _missing(p):
+            margin.append(True)
+        elif v:  # unit cost = t / d rounded to 1e-6: at most ceil(t x 1e4 / d) + 1 micro-units
+            margin.append(int(p) > -(-int(t) * QTY_SCALE // int(d)) + 1)
+        else:
+            margin.append(_missing(c) or int(p) >= int(c))
+    return ok & np.array(margin, dtype=bool)
+
+
+def _discrepancies(tw: pd.DataFrame, settings: Settings, *, has_invoices: bool) -> pd.DataFrame:
     tol = _tolerances(tw["product_id"], settings)
     D = tw["delivered_qty"].to_numpy("int64")
     A = tw["agreement_qty"].to_numpy("int64")
@@ -426,31 +578,51 @@ def _vendor_unit_cost(tw: pd.DataFrame, delivered: pd.Series) -> pd.Series:
     return pd.Series(out, index=tw.index, dtype=object)
 
 
-def unmapped_findings(dm: pd.DataFrame) -> pd.DataFrame:
-    """unmapped_customer per vendor customer and unmapped_product per client x vendor SKU.
+UNMAPPED_KEYS = {
+    "unmapped_customer": ["vendor", "cust_key", "currency"],
+    "unmapped_product": ["vendor", "vendor_sku", "client_id", "currency"],
+}
 
-    Impact is the vendor cost at risk of the month's lines when known (positive), else None.
-    Vendor customers or SKUs whose month quantity is zero are not findings.
+
+def unmapped_groups(dm: pd.DataFrame) -> dict[str, pd.DataFrame]:
+    """The month's unmapped vendor lines grouped per finding key (:data:`UNMAPPED_KEYS`).
+
+    Returns:
+        kind -> DataFrame sorted by its keys, with vq (sum of wq), cost (sum of known
+        line_cost, <NA> when none), vendor_customer (min), vendor_skus (distinct, sorted,
+        ';'-joined) and unit_cost (when all lines carry the same one, else <NA>).
     """
-    found = []
-    for kind, mask, keys in (
-        ("unmapped_customer", dm["client_id"].eq(""), ["vendor", "cust_key", "currency"]),
-        (
-            "unmapped_product",
-            dm["client_id"].ne("") & dm["product_id"].eq(""),
-            ["vendor", "vendor_sku", "client_id", "currency"],
-        ),
+    out = {}
+    for kind, mask in (
+        ("unmapped_customer", dm["client_id"].eq("")),
+        ("unmapped_product", dm["client_id"].ne("") & dm["product_id"].eq("")),
     ):
         rows = dm[mask]
         if rows.empty:
             continue
-        g = rows.groupby(keys, sort=True).agg(
+        out[kind] = rows.groupby(UNMAPPED_KEYS[kind], sort=True).agg(
             vq=("wq", "sum"),
             cost=("line_cost", lambda s: s.sum() if s.notna().any() else pd.NA),
             vendor_customer=("vendor_customer", "min"),
             vendor_skus=("vendor_sku", lambda s: ";".join(sorted(set(s)))),
             unit_cost=("unit_cost", lambda s: s.iloc[0] if s.notna().all() and s.nunique() == 1 else pd.NA),
         ).reset_index()
+    return out
+
+
+def unmapped_findings(dm: pd.DataFrame) -> pd.DataFrame:
+    """unmapped_customer per vendor customer and unmapped_product per client x vendor SKU.
+
+    Impact is the vendor cost at risk of the month's lines when known (positive), else None.
+    Vendor customers or SKUs whose month quantity is zero are not findings.
+    """
+    return unmapped_from_groups(unmapped_groups(dm))
+
+
+def unmapped_from_groups(groups: dict[str, pd.DataFrame]) -> pd.DataFrame:
+    """:func:`unmapped_findings` from :func:`unmapped_groups` (or the DuckDB engine's)."""
+    found = []
+    for kind, g in groups.items():
         g = g[g["vq"].ne(0)]
         if g.empty:
             continue
@@ -477,10 +649,9 @@ def unmapped_findings(dm: pd.DataFrame) -> pd.DataFrame:
 def finding_sources(findings: pd.DataFrame, month: MonthTables) -> pd.Series:
     """The ``file:row;...`` behind each finding: every month row of its key."""
     d = month.delivered
+    wanted = findings.loc[~findings["kind"].isin(UNMAPPED_KINDS), KEY]
     keyed = pd.concat([
-        d[[*KEY, "source"]],
-        month.promised[[*KEY, "source"]],
-        month.billed[[*KEY, "source"]],
+        _rows_with_keys(t[[*KEY, "source"]], wanted) for t in (d, month.promised, month.billed)
     ], ignore_index=True)
     by_key = _join_sources(keyed, KEY).set_index(KEY)["sources"]
     cust = _join_sources(d[d["client_id"].eq("")], ["cust_key", "currency"]).set_index(
@@ -489,6 +660,26 @@ def finding_sources(findings: pd.DataFrame, month: MonthTables) -> pd.Series:
         d[d["client_id"].ne("") & d["product_id"].eq("")],
         ["client_id", "vendor_sku", "currency"],
     ).set_index(["client_id", "vendor_sku", "currency"])["sources"]
+    return lookup_sources(findings, by_key, cust, prod)
+
+
+UNMAPPED_KINDS = ("unmapped_customer", "unmapped_product")
+
+
+def _rows_with_keys(frame: pd.DataFrame, wanted: pd.DataFrame) -> pd.DataFrame:
+    """The rows of ``frame`` whose (client_id, product_id) is one of ``wanted``'s."""
+    if wanted.empty or frame.empty:
+        return frame.iloc[:0]
+    frame = frame[frame["client_id"].isin(wanted["client_id"].unique())]
+    pairs = pd.MultiIndex.from_frame(wanted.drop_duplicates())
+    return frame[pd.MultiIndex.from_frame(frame[KEY]).isin(pairs)]
+
+
+def lookup_sources(
+    findings: pd.DataFrame, by_key: pd.Series, cust: pd.Series, prod: pd.Series
+) -> pd.Series:
+    """Sources per finding from the joined sources per key (client x product), per unmapped
+    customer (cust_key x currency) and per unmapped SKU (client x vendor_sku x currency)."""
     out = []
     for f in findings.itertuples(index=False):  # one lookup per finding, not per input row
         if f.kind == "unmapped_customer":

@@ -12,14 +12,45 @@ Example:
 
 from __future__ import annotations
 
+import functools
 import re
+from collections.abc import Callable
 from decimal import Decimal, InvalidOperation
-from typing import Literal
+from typing import Literal, TypeVar
 
 import numpy as np
 import pandas as pd
 
 DateFormat = Literal["iso", "iso_local_midnight", "mdy", "dmy", "epoch_ms"]
+
+Parser = TypeVar("Parser", bound=Callable[..., tuple[pd.Series, pd.Series]])
+
+
+def _spread(parsed: pd.Series, codes: np.ndarray, index: pd.Index) -> pd.Series:
+    values = parsed.array.take(codes) if parsed.dtype == "Int64" else parsed.to_numpy()[codes]
+    return pd.Series(values, index=index, dtype=parsed.dtype)
+
+
+def per_distinct(parse: Parser) -> Parser:
+    """Run a parser once per distinct value and spread the results to every row.
+
+    Every parser here maps each value on its own, and export columns repeat a few values
+    (currencies, dates, prices, rates) over many rows: same result, far fewer string
+    operations. Small or mostly distinct columns are parsed directly.
+    """
+
+    @functools.wraps(parse)
+    def parse_distinct(values: pd.Series, *args: object, **kwargs: object) -> tuple[pd.Series, pd.Series]:
+        if len(values) > 5000:
+            codes, uniques = pd.factorize(values, use_na_sentinel=False)
+            if len(uniques) * 2 <= len(values):
+                distinct = pd.Series(np.asarray(uniques, dtype=object), dtype=object)
+                parsed, bad = parse(distinct, *args, **kwargs)
+                return _spread(parsed, codes, values.index), _spread(bad, codes, values.index)
+        return parse(values, *args, **kwargs)
+
+    return parse_distinct  # type: ignore[return-value]
+
 
 _CURRENCY = re.compile(r"[$€£¥]|\b(?:USD|EUR|GBP|AUD|CAD|NZD|CHF|ZAR)\b|[\s\u00a0\u202f]")
 _PLAIN = r"\d+(?:\.\d*)?|\.\d+"
@@ -29,6 +60,7 @@ _COMMA_NUMBER = re.compile(r"^(?:\d{1,3}(?:\.\d{3})+(?:,\d*)?|\d+(?:,\d*)?|,\d+)
 _EXPONENT = re.compile(r"^\d+(?:\.\d+)?[eE][+-]?\d+$")
 
 
+@per_distinct
 def parse_fixed(
     values: pd.Series, scale: int, *, decimal_comma: bool = False
 ) -> tuple[pd.Series, pd.Series]:
@@ -105,6 +137,7 @@ _ISO = re.compile(
 _SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?)?$")
 
 
+@per_distinct
 def parse_dates(
     values: pd.Series, fmt: DateFormat, *, timezone: str | None = None
 ) -> tuple[pd.Series, pd.Series]:
@@ -158,6 +191,7 @@ def parse_dates(
 _MANGLED_ID = re.compile(r"^-?\d(?:[.,]\d+)?[eE]\+?\d+$")
 
 
+@per_distinct
 def parse_ids(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Keep IDs as exact strings (leading zeros, 19 digits); flag spreadsheet-mangled ones.
 
@@ -173,6 +207,7 @@ _TRUE = {"true", "1", "yes", "y", "t"}
 _FALSE = {"false", "0", "no", "n", "f", ""}
 
 
+@per_distinct
 def parse_bools(values: pd.Series) -> tuple[pd.Series, pd.Series]:
     """Parse true/false, 1/0, yes/no (case-insensitive); empty is False."""
     s = values.astype(object).where(values.notna(), "").astype(str).str.strip().str.lower()

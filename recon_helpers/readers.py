@@ -20,10 +20,10 @@ import hashlib
 import io
 import json
 from dataclasses import dataclass, field
-from datetime import date, datetime, time
 from pathlib import Path
 from typing import Any, Literal
 
+import numpy as np
 import pandas as pd
 
 from recon_helpers.errors import InputFileError
@@ -31,7 +31,7 @@ from recon_helpers.schemas import QuarantineReason, empty_quarantine
 
 FileKind = Literal["csv", "json", "xlsx"]
 DELIMITERS = (",", ";", "\t", "|")
-MAX_XLSX_BYTES = 200 * 1024 * 1024
+FAST_CSV_BYTES = 1 << 20  # below this the csv module is as fast as proving the C parser exact
 
 
 @dataclass
@@ -96,6 +96,8 @@ def file_kind(path: Path) -> FileKind:
     head = path.read_bytes()[:4]
     if head.startswith(b"PK\x03\x04"):
         return "xlsx"
+    if head.startswith(b"\xd0\xcf\x11\xe0"):  # OLE2: legacy .xls (or .doc/.msg)
+        raise InputFileError(path, "is a legacy binary Excel (.xls) file; save it as .xlsx or CSV")
     text = head.lstrip(codecs.BOM_UTF8).lstrip()
     return "json" if text[:1] in (b"[", b"{") else "csv"
 
@@ -110,9 +112,18 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> tuple[str, s
         try:
             return data.decode(encoding), encoding
         except (UnicodeDecodeError, LookupError) as exc:
-            raise InputFileError(path, f"cannot be decoded as {encoding} (from recon.toml): {exc}")
+            raise InputFileError(
+                path, f"cannot be decoded as {encoding} (from recon.toml): {exc}"
+            ) from exc
     if data.startswith(codecs.BOM_UTF8):
         candidates = ["utf-8-sig"]
+    elif b"\x00" in data[:4096] and not data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        # NUL decodes as valid UTF-8, and text exports never hold it: guessing would garble
+        raise InputFileError(
+            path,
+            "holds NUL bytes: probably UTF-16 without a byte-order mark; set its encoding "
+            '("utf-16-le" or "utf-16-be") in recon.toml',
+        )
     elif data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
         candidates = ["utf-16"]
     else:
@@ -134,7 +145,8 @@ def decode(path: Path, data: bytes, encoding: str | None = None) -> tuple[str, s
 
 def sniff_delimiter(text: str) -> str:
     """The delimiter of the header line: the most frequent of , ; tab | outside quotes."""
-    first = text.split("\n", 1)[0]
+    end = text.find("\n")
+    first = text if end < 0 else text[:end]  # not split(): that copies the whole file
     outside, quoted = [], False
     for ch in first:
         if ch == '"':
@@ -146,13 +158,38 @@ def sniff_delimiter(text: str) -> str:
     return best if counts[best] else ","
 
 
-def read_csv_text(path: Path, text: str, delimiter: str | None = None) -> RawTable:
-    """Parse CSV text; ragged rows are quarantined with their field counts, never padded."""
+def read_csv_text(
+    path: Path, text: str, delimiter: str | None = None, *, data: bytes | None = None
+) -> RawTable:
+    """Parse CSV text; ragged rows are quarantined with their field counts, never padded.
+
+    Args:
+        data: the UTF-8 bytes ``text`` was decoded from (without a BOM), when known. Then the
+            pandas C parser reads them if :func:`_fast_csv` can prove it splits the file
+            exactly as the csv module would; else (or without ``data``) the csv module does.
+    """
     delim = delimiter or sniff_delimiter(text)
+    if data is not None and len(data) >= FAST_CSV_BYTES and len(delim) == 1 and delim.isascii():
+        fast = _fast_csv(path, data, delim)
+        if fast is not None:
+            return fast
+    reader = csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True)
+    records: list[list[str]] = []
+    done = 0  # physical lines consumed by complete records
     try:
-        records = list(csv.reader(io.StringIO(text, newline=""), delimiter=delim, strict=True))
+        for record in reader:
+            records.append(record)
+            done = reader.line_num
     except csv.Error as exc:
-        raise InputFileError(path, f"malformed CSV ({exc}); check for an unbalanced quote") from exc
+        # the failing record starts on the line after the last complete one; its data row is
+        # the count of non-blank records so far (the header is record 1, so row 0 = header)
+        row = sum(1 for r in records if any(v.strip() for v in r))
+        raise InputFileError(
+            path,
+            f"malformed CSV in the record starting on line {done + 1} ({exc}); "
+            "check for an unbalanced quote",
+            row=row,
+        ) from exc
     records = [r for r in records if any(v.strip() for v in r)]
     if not records:
         raise InputFileError(path, "the file is empty (no header row)")
@@ -179,6 +216,96 @@ def read_csv_text(path: Path, text: str, delimiter: str | None = None) -> RawTab
     rows = pd.Series(ragged[~ragged].index + 1, dtype="int64")
     data = pd.DataFrame(keep, columns=header, dtype=object) if keep else _empty(header)
     return RawTable(path, "csv", data, rows, len(body), delimiter=delim, quarantine=quarantine)
+
+
+def _quoted_fields(
+    buf: np.ndarray, delim: int, limit: int
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """(opening, closing) quote offsets of every quoted field, or None when quoting is irregular.
+
+    Pairs quotes in file order (1st opens, 2nd closes, ...). An opening quote must start a
+    field (after a delimiter, a line break or at the start) or be the second of a doubled
+    quote; a closing quote must end the field (delimiter, line break, end) or be doubled.
+    That is exactly what csv.reader(strict=True) accepts without error, and on such text the
+    C parser and the csv module agree on every field. A quoted field of ``limit`` bytes or
+    more is irregular too (the csv module refuses it). Works on bytes: in UTF-8 the ASCII
+    quote, delimiter and line breaks never occur inside a multi-byte character.
+    """
+    quotes = np.flatnonzero(buf == 34)
+    if len(quotes) % 2:
+        return None
+    opens, closes = quotes[0::2], quotes[1::2]
+    if not len(opens):
+        return opens, closes
+    doubled = np.zeros(len(opens), dtype=bool)
+    doubled[1:] = opens[1:] == closes[:-1] + 1
+    before = buf[np.maximum(opens - 1, 0)]
+    starts = (opens == 0) | (before == delim) | (before == 10) | (before == 13)
+    after = buf[np.minimum(closes + 1, len(buf) - 1)]
+    ends = (closes == len(buf) - 1) | (after == delim) | (after == 10) | (after == 13)
+    ends[:-1] |= doubled[1:]
+    if not (np.all(starts | doubled) and np.all(ends)):
+        return None
+    # a quoted field runs from an opening quote that starts it to the last close of its chain
+    first = np.flatnonzero(~doubled)
+    last = np.maximum.reduceat(closes, first)
+    if int((last - opens[first]).max()) >= limit:
+        return None
+    return opens[first], last
+
+
+def _fast_csv(path: Path, data: bytes, delim: str) -> RawTable | None:
+    """The file read by the pandas C parser, or None when it cannot be proven exact.
+
+    Proven exact when: no NUL byte and no lone CR; quotes regular (:func:`_quoted_fields`);
+    no line or quoted field longer than the csv module's field limit; and every record has
+    the header's number of fields (the C parser raises on longer rows and pads shorter ones,
+    so the delimiters outside quotes must number exactly records x (width - 1)). Anything
+    else goes to the csv module, which quarantines ragged rows and reports bad quoting.
+    """
+    limit = csv.field_size_limit() - 8
+    d = ord(delim)
+    if b"\x00" in data or delim in ('"', "\n", "\r"):
+        return None
+    if data.count(b"\r") != data.count(b"\r\n"):
+        return None  # lone CR line breaks: the C parser splits a record after one differently
+    buf = np.frombuffer(data, dtype=np.uint8)
+    quoted = _quoted_fields(buf, d, limit)
+    if quoted is None:
+        return None
+    if len(data) >= limit:
+        breaks = np.flatnonzero(buf == 10)
+        edges = np.concatenate(([-1], breaks, [len(buf)]))
+        if int(np.diff(edges).max()) >= limit:
+            return None
+    try:
+        frame = pd.read_csv(
+            io.BytesIO(data), sep=delim, header=None, dtype=object, na_filter=False,
+            keep_default_na=False, quotechar='"', doublequote=True, escapechar=None,
+            skipinitialspace=False, skip_blank_lines=True, engine="c", encoding="utf-8",
+        )
+    except (pd.errors.ParserError, pd.errors.EmptyDataError, UnicodeDecodeError):
+        return None
+    width = frame.shape[1]
+    sep = delim.encode()
+    inside = sum(data.count(sep, lo, hi) for lo, hi in zip(*(q.tolist() for q in quoted), strict=True))
+    if data.count(sep) - inside != len(frame) * (width - 1):
+        return None  # some record is shorter than the header: the csv module quarantines it
+    first = frame[0].str.strip().eq("")
+    if first.any():  # a record whose fields are all blank is dropped, as the csv module does
+        blank = first.copy()
+        for c in frame.columns[1:]:
+            blank[blank] = frame.loc[blank, c].str.strip().eq("")
+        frame = frame[~blank.to_numpy()]
+    if frame.empty:
+        return None
+    header = [str(h).strip().lstrip("\ufeff") for h in frame.iloc[0]]
+    _check_header(path, header)
+    body = frame.iloc[1:].reset_index(drop=True)
+    body.columns = header
+    rows = pd.Series(np.arange(1, len(body) + 1), dtype="int64")
+    return RawTable(path, "csv", body if len(body) else _empty(header), rows, len(body),
+                    delimiter=delim)
 
 
 def _empty(header: list[str]) -> pd.DataFrame:
@@ -209,12 +336,19 @@ def read_json_text(path: Path, text: str) -> RawTable:
             f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
             " (truncated or hand-edited export?)",
         ) from exc
+    except ValueError as exc:  # NaN / Infinity, refused by _no_constant
+        raise InputFileError(path, f"not valid JSON for an export: {exc}") from exc
+    except RecursionError as exc:
+        raise InputFileError(path, "JSON nested too deeply to be an export") from exc
     container, records = _find_records(path, doc)
     flat = []
     for i, rec in enumerate(records, start=1):
         if not isinstance(rec, dict):
             raise InputFileError(path, f"record {i} is {type(rec).__name__}, not an object", row=i)
-        flat.append(_flatten(rec))
+        try:
+            flat.append(_flatten(rec))
+        except RecursionError as exc:
+            raise InputFileError(path, "JSON nested too deeply to be an export", row=i) from exc
     columns: dict[str, None] = {}
     for rec in flat:
         columns.update(dict.fromkeys(rec))
@@ -268,37 +402,10 @@ def _flatten(rec: dict[str, Any], prefix: str = "") -> dict[str, str]:
 
 
 def read_xlsx(path: Path, sheet: str | None = None) -> RawTable:
-    """Read one sheet of an XLSX (cached values of formulas; openpyxl parses with defusedxml)."""
-    import openpyxl  # imported here: only XLSX inputs pay for it
+    """Read one sheet of an XLSX, guarded against bombs (see :mod:`recon_helpers.readers_xlsx`)."""
+    from recon_helpers.readers_xlsx import read_sheet  # imported here: only XLSX pays for openpyxl
 
-    if path.stat().st_size > MAX_XLSX_BYTES:
-        raise InputFileError(path, f"XLSX larger than {MAX_XLSX_BYTES // 2**20} MiB")
-    try:
-        book = openpyxl.load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # openpyxl raises many types for a broken zip or XML
-        raise InputFileError(path, f"not a readable XLSX workbook: {exc}") from exc
-    try:
-        ws = book[sheet] if sheet else book.worksheets[0]
-    except KeyError as exc:
-        raise InputFileError(path, f"no sheet named {sheet!r}; sheets: {book.sheetnames}") from exc
-    values = [[_cell_text(v) for v in row] for row in ws.iter_rows(values_only=True)]
-    book.close()
-    values = [r for r in values if any(v.strip() for v in r)]
-    if not values:
-        raise InputFileError(path, f"sheet {ws.title!r} is empty (no header row)")
-    header = values[0]
-    while header and not header[-1]:
-        header = header[:-1]
-    _check_header(path, header)
-    width = len(header)
-    body = []
-    for r in values[1:]:
-        extra = [v for v in r[width:] if v.strip()]
-        # trailing empty cells are sheet formatting, not data; values past the header are not
-        body.append(r[:width] + [""] * (width - len(r)) if not extra else r)
-    raw = read_rows(path, header, body, kind="xlsx")
-    raw.sheet = ws.title
-    return raw
+    return read_sheet(path, sheet)
 
 
 def delim_join(row: list[str]) -> str:
@@ -329,20 +436,6 @@ def read_rows(path: Path, header: list[str], body: list[list[str]], kind: FileKi
     return RawTable(path, kind, data, rows, len(body), quarantine=quarantine)
 
 
-def _cell_text(value: Any) -> str:
-    if value is None:
-        return ""
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, datetime):
-        return value.date().isoformat() if value.time() == time(0) else value.isoformat()
-    if isinstance(value, date):
-        return value.isoformat()
-    if isinstance(value, float):
-        return str(int(value)) if value.is_integer() and abs(value) < 1e15 else repr(value)
-    return str(value)
-
-
 def read_raw(
     path: Path,
     *,
@@ -358,9 +451,19 @@ def read_raw(
     kind = file_kind(path)
     if kind == "xlsx":
         return read_xlsx(path, sheet)
-    text, used = decode(path, path.read_bytes(), encoding)
-    if not text.strip():
+    data = path.read_bytes()
+    text, used = decode(path, data, encoding)
+    if not text or text.isspace():  # as `not text.strip()`, without copying the text
         raise InputFileError(path, "the file is empty")
-    raw = read_json_text(path, text) if kind == "json" else read_csv_text(path, text, delimiter)
+    if kind == "json":
+        raw = read_json_text(path, text)
+    else:
+        fast_bytes = None
+        codec = codecs.lookup(used).name
+        if codec == "utf-8":
+            fast_bytes = data
+        elif codec == "utf-8-sig":
+            fast_bytes = data[3:] if data.startswith(codecs.BOM_UTF8) else data
+        raw = read_csv_text(path, text, delimiter, data=fast_bytes)
     raw.encoding = used
     return raw

@@ -15,9 +15,11 @@ import pandas as pd
 
 from recon_helpers.loaders import LoadedPeriod, load_period
 from recon_helpers.mapping import (
+    assign_clients,
     client_suggestions,
+    customer_key,
+    customers_of,
     known_clients,
-    map_customers,
     product_suggestions,
     read_client_map,
     read_product_map,
@@ -52,23 +54,32 @@ class Reconciliation:
     findings: pd.DataFrame  # FINDING_COLUMNS
     client_suggestions: pd.DataFrame
     product_suggestions: pd.DataFrame
+    # "duckdb": month.delivered (and loaded.delivered) hold only the vendor lines behind the
+    # findings; the month's rows per vendor are in coverage_rows (see engine_duckdb.py)
+    engine: str = "pandas"
+    coverage_rows: pd.DataFrame | None = None
 
     def coverage(self) -> pd.DataFrame:
         """Mapping coverage per vendor: customers and rows mapped by each method."""
-        d = self.month.delivered
-        rows = d.assign(
-            mapped_client=d["client_id"].ne(""), mapped_product=d["product_id"].ne("")
-        ).groupby("vendor").agg(
-            rows=("source", "size"),
-            rows_client_mapped=("mapped_client", "sum"),
-            rows_product_mapped=("mapped_product", "sum"),
-        )
+        rows = self.coverage_rows if self.coverage_rows is not None else delivered_coverage(
+            self.month.delivered)
         cust = self.customers.assign(
             method=self.customers["client_method"].replace("", "unmapped")
         ).pivot_table(index="vendor", columns="method", values="cust_key", aggfunc="count",
                       fill_value=0)
         cust.columns = [f"customers_{c}" for c in cust.columns]
         return rows.join(cust).reset_index()
+
+
+def delivered_coverage(d: pd.DataFrame) -> pd.DataFrame:
+    """Vendor lines per vendor, and how many are mapped to a client and to a product."""
+    return d.assign(
+            mapped_client=d["client_id"].ne(""), mapped_product=d["product_id"].ne("")
+        ).groupby("vendor").agg(
+            rows=("source", "size"),
+            rows_client_mapped=("mapped_client", "sum"),
+            rows_product_mapped=("mapped_product", "sum"),
+        )
 
 
 def reconcile(
@@ -84,24 +95,54 @@ def reconcile(
     """
     period = loaded.period
     clients = known_clients(loaded.clients, loaded.promised, loaded.billed)
-    customers = map_customers(loaded.delivered, clients, client_map)
+    keys = customer_key(loaded.delivered)  # once: map_customers and delivered_month need it
+    customers = assign_clients(customers_of(loaded.delivered, keys), clients, client_map)
     month = MonthTables(
-        delivered=delivered_month(loaded.delivered, customers, product_map, period, settings),
+        delivered=delivered_month(loaded.delivered, customers, product_map, period, settings,
+                                  cust_key=keys),
         promised=promised_month(loaded.promised, period, settings),
         billed=loaded.billed,
     )
     tw = three_way(month, loaded.catalogue, product_map, settings)
-    parts = [
-        find_discrepancies(tw, settings, has_invoices=not loaded.billed.empty),
-        unmapped_findings(month.delivered),
-    ]
+    unmapped = month.delivered[
+        month.delivered["client_id"].ne("") & month.delivered["product_id"].eq("")]
+    return assemble(loaded, settings, clients, customers, month, tw,
+                    unmapped_findings(month.delivered), unmapped)
+
+
+def assemble(
+    loaded: LoadedPeriod,
+    settings: Settings,
+    clients: pd.DataFrame,
+    customers: pd.DataFrame,
+    month: MonthTables,
+    tw: pd.DataFrame,
+    unmapped: pd.DataFrame,
+    unmapped_rows: pd.DataFrame,
+    discrepancies: pd.DataFrame | None = None,
+    **extra: object,
+) -> Reconciliation:
+    """Findings from the three-way table and the unmapped findings, finished and ordered.
+
+    Shared by both engines: everything here is key-sized (client x product), so it runs in
+    pandas whichever engine did the line-sized work.
+
+    Args:
+        unmapped: :func:`unmapped_findings` output.
+        unmapped_rows: vendor lines with a client but no product (their SKUs get suggestions).
+        discrepancies: find_discrepancies(tw) when the caller has it already.
+        extra: further Reconciliation fields (engine, coverage_rows).
+    """
+    period = loaded.period
+    if discrepancies is None:
+        discrepancies = find_discrepancies(tw, settings, has_invoices=not loaded.billed.empty)
+    parts = [discrepancies, unmapped]
     findings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
         len(p) for p in parts) else pd.DataFrame(columns=["kind", *DISCREPANCY_COLUMNS[2:], "cust_key"])
     if "cust_key" not in findings:
         findings["cust_key"] = ""
     findings["cust_key"] = findings["cust_key"].fillna("")
     findings = _finish(findings, clients, month, period)
-    unmapped = month.delivered[month.delivered["client_id"].ne("") & month.delivered["product_id"].eq("")]
     products = pd.concat(
         [loaded.catalogue[["product_id", "description"]], loaded.promised[["product_id", "description"]]]
     )
@@ -115,7 +156,8 @@ def reconcile(
         three_way=tw,
         findings=findings,
         client_suggestions=client_suggestions(customers, clients, min_score=settings.fuzzy_min_score),
-        product_suggestions=product_suggestions(unmapped, products),
+        product_suggestions=product_suggestions(unmapped_rows, products),
+        **extra,  # type: ignore[arg-type]
     )
 
 
@@ -134,8 +176,16 @@ def _finish(
         + findings["vendor"] + "|" + findings["vendor_customer"] + "|" + findings["vendor_sku"]
         + "|" + findings["currency"]
     )
-    findings["detail"] = findings.apply(describe, axis=1) if len(findings) else ""
+    cols = list(findings.columns)  # rows as light mappings: describe() per row, not apply()
+    findings["detail"] = [describe(_Row(zip(cols, r, strict=True)))  # type: ignore[arg-type]
+                          for r in findings.itertuples(index=False, name=None)] if len(findings) else ""
     return findings[list(FINDING_COLUMNS)]
+
+
+class _Row(dict):  # type: ignore[type-arg]
+    """A finding as a dict that also answers attribute access, as a Series row does."""
+
+    __getattr__ = dict.__getitem__
 
 
 def _n(value: Decimal | None) -> str:
@@ -163,13 +213,24 @@ def describe(f: pd.Series) -> str:
 
 
 def reconcile_period(
-    workspace: Workspace, period: str, progress: Callable[[str], None] | None = None
+    workspace: Workspace,
+    period: str,
+    progress: Callable[[str], None] | None = None,
+    engine: str | None = None,
 ) -> Reconciliation:
     """Load, map and match one month of a workspace.
+
+    Args:
+        engine: "pandas", "duckdb" or "auto"; default recon.toml's ``engine`` (auto: DuckDB
+            for a month whose canonical delivered files exceed ``[duckdb] auto_above_mb``).
 
     Raises:
         ReconError: unreadable inputs or mapping files (names file, row and problem).
     """
+    from recon_helpers.engine_duckdb import choose_engine, reconcile_duckdb
+
+    if choose_engine(workspace, period, engine) == "duckdb":
+        return reconcile_duckdb(workspace, period, progress=progress)
     loaded = load_period(workspace, period, progress=progress)
     return reconcile(
         loaded,

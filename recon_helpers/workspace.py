@@ -30,6 +30,7 @@ from recon_helpers.errors import ConfigError, UsageError
 
 PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MonthRule = Literal["month_end", "day_weighted"]
+Engine = Literal["pandas", "duckdb", "auto"]
 
 
 def check_period(period: str) -> str:
@@ -68,6 +69,7 @@ class Settings:
 
         currency = "USD"
         month_rule = "month_end"          # or "day_weighted"
+        engine = "auto"                   # or "pandas", "duckdb" (see engine_duckdb.py)
         [tolerance]
         quantity_abs = "0"
         quantity_pct = "0"                # percent of the agreement quantity
@@ -85,6 +87,9 @@ class Settings:
         timezone = "America/New_York"
         [statement]
         hidden_vendors = ["pax8"]
+        [duckdb]
+        auto_above_mb = 1024              # auto: DuckDB above this many MB of delivered CSV
+        memory_limit = "4GB"              # DuckDB's memory_limit; it spills to disk beyond
     """
 
     currency: str = "USD"
@@ -95,6 +100,8 @@ class Settings:
     timezone: str | None = None
     fuzzy_min_score: int = 60
     margin_floor_pct: Decimal = Decimal(0)
+    engine: Engine = "auto"
+    engine_auto_mb: int = 1024
     raw: dict[str, Any] = field(default_factory=dict)
 
     def tolerance_for(self, product_id: str) -> Tolerance:
@@ -151,8 +158,23 @@ def parse_settings(text: str, source: str = "recon.toml") -> Settings:
         timezone=doc.get("autotask", {}).get("timezone"),
         fuzzy_min_score=int(doc.get("mapping", {}).get("fuzzy_min_score", 60)),
         margin_floor_pct=_decimal(doc.get("margin", {}).get("floor_pct", 0), "margin.floor_pct"),
+        engine=_engine(doc.get("engine", "auto"), source),
+        engine_auto_mb=_positive_int(doc.get("duckdb", {}).get("auto_above_mb", 1024),
+                                     "duckdb.auto_above_mb", source),
         raw=doc,
     )
+
+
+def _engine(value: Any, source: str) -> Engine:
+    if value not in ("pandas", "duckdb", "auto"):
+        raise ConfigError(f"{source}: engine must be pandas, duckdb or auto, not {value!r}")
+    return value  # type: ignore[no-any-return]
+
+
+def _positive_int(value: Any, where: str, source: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, int) or value <= 0:
+        raise ConfigError(f"{source}: {where} must be a positive whole number, not {value!r}")
+    return value
 
 
 @dataclass(frozen=True)

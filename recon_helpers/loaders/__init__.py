@@ -18,6 +18,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pandas as pd
+import pyarrow as pa
+import pyarrow.compute as pc
 
 from recon_helpers.errors import InputFileError, UnknownFormatError, UsageError
 from recon_helpers.loaders import (
@@ -28,7 +30,7 @@ from recon_helpers.loaders import (
     pax8,
     profiles,
 )
-from recon_helpers.loaders.base import LinkResult, Linker, SourceFormat
+from recon_helpers.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.readers import RawTable, _norm_header, read_raw, sha256_file
 from recon_helpers.schemas import QUARANTINE_COLUMNS, ROLES, empty_quarantine
 from recon_helpers.validation import LoadOptions, drop_duplicates
@@ -253,8 +255,22 @@ def load_period(
     if not folder.is_dir():
         have = ", ".join(workspace.periods()) or "none"
         raise UsageError(f"no inputs folder {folder} (months with inputs: {have})")
-    settings = workspace.settings()
     files, ignored = input_files(folder)
+    return load_files(files, workspace.settings(), period, ignored, progress)
+
+
+def load_files(
+    files: list[Path],
+    settings: Settings,
+    period: str,
+    ignored: list[str] | None = None,
+    progress: Callable[[str], None] | None = None,
+) -> LoadedPeriod:
+    """Load the given files of one month (what :func:`load_period` does for its folder).
+
+    Raises:
+        InputFileError: a file cannot be read or recognised.
+    """
     loads = []
     for path in files:
         if progress:
@@ -280,7 +296,7 @@ def load_period(
         tables.setdefault(name, frame)
     q = _concat_q(quarantine)
     inventory = _inventory(loads, tables, q)
-    return LoadedPeriod(period, inventory, tables, q, ignored)
+    return LoadedPeriod(period, inventory, tables, q, list(ignored or []))
 
 
 def _conform(table, frame: pd.DataFrame | None) -> pd.DataFrame:
@@ -289,14 +305,26 @@ def _conform(table, frame: pd.DataFrame | None) -> pd.DataFrame:
     return table.conform(frame)
 
 
+def _rows_per_file(sources: list[pd.Series]) -> dict[str, int]:
+    """Distinct ``file:row`` sources per file name (the text before the last ':').
+
+    pyarrow's vectorised kernels: the same counts as pandas' rsplit + value_counts, without a
+    Python call per row (a million-line month has a million sources).
+    """
+    if not sources:
+        return {}
+    arr = pa.chunked_array([pa.array(s.to_numpy(dtype=object), type=pa.string()) for s in sources])
+    files = pc.value_counts(pc.replace_substring_regex(pc.unique(arr), ":[^:]*$", ""))
+    return dict(zip(files.field(0).to_pylist(), files.field(1).to_pylist(), strict=True))
+
+
 def _inventory(
     loads: list[FileLoad], tables: dict[str, pd.DataFrame], quarantine: pd.DataFrame
 ) -> pd.DataFrame:
     # a row may feed several tables (an auxiliary entity and the canonical row built from it):
     # count each source row once
     sources = [f["source"] for f in tables.values() if "source" in f and len(f)]
-    distinct = pd.concat(sources).drop_duplicates() if sources else pd.Series(dtype=object)
-    used = distinct.str.rsplit(":", n=1).str[0].value_counts().to_dict()
+    used = _rows_per_file(sources)
     qcount = quarantine.drop_duplicates(["file", "row"])["file"].value_counts()
     rows = []
     for fl in loads:
@@ -330,6 +358,7 @@ __all__ = [
     "detect_format",
     "format_named",
     "load_file",
+    "load_files",
     "load_period",
 ]
 

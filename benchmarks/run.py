@@ -1,0 +1,531 @@
+"""Benchmark at MSP and distributor scale: load, reconcile, memory, and a floor to compare with.
+
+    python benchmarks/run.py [--sizes 100000,1000000] [--big] [--clients 1000]
+
+For each size it writes (or reuses) a generated workspace (benchmarks/generate.py) and runs
+every step in a fresh Python process, so each step's peak memory is its own (the peak
+resident set, VmHWM, reset before the step):
+
+* ``pandas``: load_period, then reconcile (the default engine below 1 GB of vendor lines);
+* ``duckdb``: reconcile_period(engine="duckdb"), load included;
+* ``floor``: what any implementation must at least do with pandas on the same data:
+  ``pandas.read_csv(dtype=str)`` of the delivered and agreement CSVs, quantities to numbers
+  (the floor's *read*), then a group-by of both on client x product (vendor lines mapped to
+  them with one merge each for customers and SKUs) and their outer merge (the floor's *match*).
+  Reconcile time is reported as a ratio to the match floor, load + reconcile to the whole floor;
+* at ``--pc-lines`` (1M): loading the Partner Center NCE reconciliation CSV (load_file: read,
+  detect, dedupe, parse) against a plain ``pandas.read_csv(dtype=str)`` of the same file;
+* fuzzy client suggestions for ``--fuzzy`` (20,000) unmapped names against as many clients.
+
+``--big`` adds the 10-million-line month on the DuckDB engine. Results are printed and
+written to ``<out>/results.json`` and ``<out>/results.md``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import json
+import os
+import platform
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent))
+
+PERIOD = "2026-10"
+TARGETS = {
+    "reconcile_ratio": 3.0,  # reconcile of 1M lines within 3x the floor
+    "reconcile_mb": 2048,  # ... and under 2 GB
+    "fuzzy_s": 5.0,
+    "fuzzy_mb": 600,
+    "pc_ratio": 2.0,
+}
+
+
+# ---- steps (each runs in its own process) ----------------------------------------------
+
+
+def _reset_peak() -> None:
+    with contextlib.suppress(OSError):  # Linux: "5" resets this process's peak RSS (VmHWM)
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+def _peak_mb() -> float:
+    try:
+        for line in Path("/proc/self/status").read_text().splitlines():
+            if line.startswith("VmHWM:"):
+                return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    import resource
+
+    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+
+
+def _truth(ws: Path, findings) -> dict[str, int]:  # type: ignore[no-untyped-def]
+    """How many planted discrepancies the findings hold, and how many findings are not planted."""
+    import pandas as pd
+
+    truth = pd.read_csv(ws / "ground_truth.csv", dtype=str, keep_default_na=False)
+
+    def keys(f: pd.DataFrame) -> set[tuple[str, ...]]:
+        cust = f["vendor_customer"].where(f["kind"].eq("unmapped_customer"), "")
+        sku = f["vendor_sku"].where(f["kind"].eq("unmapped_product"), "")
+        return set(zip(f["kind"], f["client_id"], f["product_id"], cust, sku, strict=True))
+
+    found, planted = keys(findings), keys(truth)
+    return {"planted": len(planted), "found": len(planted & found), "extra": len(found - planted)}
+
+
+def step_pandas(ws: Path) -> dict[str, object]:
+    from recon_helpers.loaders import load_period
+    from recon_helpers.mapping import read_client_map, read_product_map
+    from recon_helpers.reconcile import reconcile
+    from recon_helpers.workspace import Workspace
+
+    workspace = Workspace.open(ws)
+    _reset_peak()
+    t0 = time.perf_counter()
+    loaded = load_period(workspace, PERIOD)
+    t1 = time.perf_counter()
+    load_mb = _peak_mb()
+    _reset_peak()
+    rec = reconcile(
+        loaded,
+        read_client_map(workspace.clients_map),
+        read_product_map(workspace.products_map),
+        workspace.settings(),
+    )
+    t2 = time.perf_counter()
+    return {
+        "load_s": t1 - t0,
+        "reconcile_s": t2 - t1,
+        "load_mb": load_mb,
+        "reconcile_mb": _peak_mb(),
+        "findings": len(rec.findings),
+        **_truth(ws, rec.findings),
+    }
+
+
+def step_duckdb(ws: Path) -> dict[str, object]:
+    from recon_helpers.reconcile import reconcile_period
+    from recon_helpers.workspace import Workspace
+
+    _reset_peak()
+    t0, c0 = time.perf_counter(), time.process_time()
+    rec = reconcile_period(Workspace.open(ws), PERIOD, engine="duckdb")
+    return {
+        "total_s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "peak_mb": _peak_mb(),
+        "findings": len(rec.findings),
+        **_truth(ws, rec.findings),
+    }
+
+
+def step_floor(ws: Path) -> dict[str, object]:
+    import pandas as pd
+
+    month = ws / "inputs" / PERIOD
+    _reset_peak()
+    t0 = time.perf_counter()
+    d = pd.read_csv(month / "delivered.csv", dtype=str, keep_default_na=False)
+    p = pd.read_csv(month / "promised.csv", dtype=str, keep_default_na=False)
+    d["quantity"] = pd.to_numeric(d["quantity"])
+    p["quantity"] = pd.to_numeric(p["quantity"])
+    customers = pd.read_csv(ws / "customer_ids.csv", dtype=str, keep_default_na=False)
+    products = pd.read_csv(ws / "mappings" / "products.csv", dtype=str, keep_default_na=False)
+    t1 = time.perf_counter()
+    # the least work: sum the lines per vendor customer x SKU, map those few groups to
+    # client x product, sum again, and outer-merge with the agreement quantities
+    vendor_keys = ["vendor", "vendor_customer_id", "vendor_sku"]
+    per_vendor = d.groupby(vendor_keys, sort=False)["quantity"].sum().reset_index()
+    keyed = per_vendor.merge(customers, on=["vendor", "vendor_customer_id"]).merge(
+        products[["vendor", "vendor_sku", "product_id"]], on=["vendor", "vendor_sku"]
+    )
+    delivered = keyed.groupby(["client_id", "product_id"])["quantity"].sum()
+    promised = p.groupby(["client_id", "product_id"])["quantity"].sum()
+    both = pd.merge(
+        delivered.rename("delivered"),
+        promised.rename("promised"),
+        left_index=True,
+        right_index=True,
+        how="outer",
+    )
+    t2 = time.perf_counter()
+    # for comparison only: mapping every line first, then grouping (what a naive script does)
+    lines = d.merge(customers, on=["vendor", "vendor_customer_id"]).merge(
+        products[["vendor", "vendor_sku", "product_id"]], on=["vendor", "vendor_sku"]
+    )
+    lines.groupby(["client_id", "product_id"])["quantity"].sum()
+    t3 = time.perf_counter()
+    return {
+        "read_s": t1 - t0,
+        "match_s": t2 - t1,
+        "match_lines_first_s": t3 - t2,
+        "peak_mb": _peak_mb(),
+        "keys": len(both),
+    }
+
+
+def step_pc_load(path: Path) -> dict[str, object]:
+    from recon_helpers.loaders import load_file
+
+    _reset_peak()
+    t0 = time.perf_counter()
+    fl = load_file(path)
+    return {
+        "s": time.perf_counter() - t0,
+        "peak_mb": _peak_mb(),
+        "rows": len(fl.frame),
+        "quarantined": len(fl.quarantine),
+    }
+
+
+def step_pc_read_csv(path: Path) -> dict[str, object]:
+    import pandas as pd
+
+    _reset_peak()
+    t0 = time.perf_counter()
+    frame = pd.read_csv(path, dtype=str)
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "rows": len(frame)}
+
+
+def fuzzy_inputs(n: int):  # type: ignore[no-untyped-def]
+    """``n`` clients and ``n`` vendor names to match: case, suffix, typo, word order, strangers."""
+    import random
+
+    import pandas as pd
+    from generate import make_clients
+
+    from recon_helpers.mapping import normalise_name
+
+    rng = random.Random(11)
+    clients = make_clients(n, rng)
+    choices = pd.DataFrame(
+        {"choice_id": [c.client_id for c in clients], "choice_name": [c.name for c in clients]}
+    )
+    choices["norm_name"] = choices["choice_name"].map(normalise_name)
+
+    def variant(name: str) -> str:
+        roll, words = rng.random(), name.split()
+        if roll < 0.3:
+            return name.upper() + rng.choice([" LLC", " Inc.", ", Ltd"])
+        if roll < 0.6:
+            i = rng.randrange(len(name) - 1)
+            return name[:i] + name[i + 1] + name[i] + name[i + 2 :]
+        if roll < 0.8:
+            return " ".join(words[1:] + words[:1])
+        return f"{words[0]} {rng.choice(['Holdings', 'Group', 'Services'])} {rng.randrange(1000)}"
+
+    names = pd.Series([variant(c.name) for c in rng.sample(clients, n)])
+    return names, choices
+
+
+def step_fuzzy(n: int) -> dict[str, object]:
+    from recon_helpers.mapping import suggest
+
+    names, choices = fuzzy_inputs(n)
+    base = _peak_mb()
+    _reset_peak()
+    t0, c0 = time.perf_counter(), time.process_time()
+    ranked = suggest(names, choices)
+    return {
+        "s": time.perf_counter() - t0,
+        "cpu_s": time.process_time() - c0,
+        "peak_mb": _peak_mb(),
+        "base_mb": base,
+        "suggestions": len(ranked),
+    }
+
+
+STEPS = {
+    "pandas": step_pandas,
+    "duckdb": step_duckdb,
+    "floor": step_floor,
+    "pc_load": step_pc_load,
+    "pc_read_csv": step_pc_read_csv,
+}
+
+
+def run_step(name: str, arg: str) -> dict[str, object]:
+    """One step in a fresh interpreter; its JSON result (or the error it died with)."""
+    proc = subprocess.run(
+        [sys.executable, __file__, "--step", name, "--arg", arg],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
+    if proc.returncode != 0:
+        tail = (proc.stderr.strip().splitlines() or ["?"])[-1]
+        return {"error": f"exit {proc.returncode}: {tail}"}
+    return json.loads(proc.stdout.strip().splitlines()[-1])
+
+
+# ---- orchestration --------------------------------------------------------------------------
+
+
+def workspace(out: Path, lines: int, clients: int, partner_center: bool, log) -> Path:  # type: ignore[no-untyped-def]
+    """The generated workspace for ``lines`` (written when missing or out of date)."""
+    from generate import VERSION, generate
+
+    ws = out / f"ws-{lines}"
+    manifest = ws / "manifest.json"
+    if manifest.exists():
+        have = json.loads(manifest.read_text())
+        if (
+            have.get("version") == VERSION
+            and have.get("clients") == clients
+            and have.get("lines") == lines
+            and (have.get("partner_center") or not partner_center)
+        ):
+            return ws
+    log(f"writing the {lines:,}-line workspace to {ws} ...")
+    generate(ws, clients=clients, lines=lines, partner_center=partner_center, force=True)
+    return ws
+
+
+def _ratio(a: object, b: object) -> float | None:
+    return (
+        round(float(a) / float(b), 2)
+        if isinstance(a, float) and isinstance(b, float) and b
+        else None
+    )
+
+
+def measure_size(out: Path, lines: int, clients: int, pc: bool, engines: list[str], log) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """Every step for one size; the row of the results."""
+    ws = workspace(out, lines, clients, pc, log)
+    row: dict[str, object] = {"lines": lines, "clients": clients}
+    floor = run_step("floor", str(ws))
+    row["floor"] = floor
+    for engine in engines:
+        log(f"{lines:,} lines: {engine} ...")
+        row[engine] = result = run_step(engine, str(ws))
+        if "error" in result:
+            continue
+        if engine == "pandas":
+            result["total_s"] = result["load_s"] + result["reconcile_s"]
+            result["reconcile_vs_floor"] = _ratio(result["reconcile_s"], floor.get("match_s"))
+        result["lines_per_s"] = round(lines / result["total_s"])
+        floor_total = (
+            (floor.get("read_s", 0) + floor.get("match_s", 0)) if "error" not in floor else None
+        )
+        result["total_vs_floor"] = _ratio(result["total_s"], floor_total)
+    if pc:
+        csv_file = next((ws / "partner_center" / PERIOD).glob("*.csv"))
+        log(f"{lines:,} lines: Partner Center CSV load vs pandas.read_csv ...")
+        row["pc_load"] = run_step("pc_load", str(csv_file))
+        row["pc_read_csv"] = run_step("pc_read_csv", str(csv_file))
+        row["pc_ratio"] = _ratio(row["pc_load"].get("s"), row["pc_read_csv"].get("s"))
+    return row
+
+
+def _f(value: object, digits: int = 1) -> str:
+    if value is None:
+        return "-"
+    if isinstance(value, float):
+        return f"{value:,.{digits}f}"
+    return f"{value:,}" if isinstance(value, int) else str(value)
+
+
+def markdown(results: dict) -> str:  # type: ignore[type-arg]
+    """The results as the markdown tables README's Performance section shows."""
+    env = results["environment"]
+    out = [
+        f"Measured {env['date']} on {env['cpus']} CPUs, {env['ram_gb']} GB RAM, Python "
+        f"{env['python']}, pandas {env['pandas']}, DuckDB {env['duckdb']} (load average "
+        f"{env['load_before']} before the run).",
+        "",
+        "| lines | engine | load s | reconcile s | total s | lines/s | peak MB load / reconcile "
+        "| floor read s | floor match s | reconcile / match floor | total / whole floor "
+        "| findings (planted found, extra) |",
+        "|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---|",
+    ]
+    for row in results["sizes"]:
+        floor = row["floor"]
+        for engine in ("pandas", "duckdb"):
+            r = row.get(engine)
+            if r is None:
+                continue
+            if "error" in r:
+                out.append(f"| {row['lines']:,} | {engine} | {r['error']} |||||||||")
+                continue
+            peak = (
+                f"{_f(r['load_mb'], 0)} / {_f(r['reconcile_mb'], 0)}"
+                if engine == "pandas"
+                else _f(r["peak_mb"], 0)
+            )
+            out.append(
+                f"| {row['lines']:,} | {engine} | {_f(r.get('load_s'))} "
+                f"| {_f(r.get('reconcile_s'))} | {_f(r['total_s'])} | {_f(r['lines_per_s'])} "
+                f"| {peak} | {_f(floor.get('read_s'), 2)} "
+                f"| {_f(floor.get('match_s'), 2)} | {_f(r.get('reconcile_vs_floor'), 2)} "
+                f"| {_f(r.get('total_vs_floor'), 2)} | {r['findings']:,} ({r['found']:,}/"
+                f"{r['planted']:,}, {r['extra']:,}) |"
+            )
+    pc = [row for row in results["sizes"] if "pc_load" in row]
+    if pc:
+        out += [
+            "",
+            "| Partner Center NCE CSV | load_file s | pandas.read_csv(dtype=str) s | ratio "
+            "| peak MB load_file / read_csv |",
+            "|---:|---:|---:|---:|---:|",
+        ]
+        for row in pc:
+            a, b = row["pc_load"], row["pc_read_csv"]
+            out.append(
+                f"| {row['lines']:,} lines | {_f(a.get('s'))} | {_f(b.get('s'))} "
+                f"| {_f(row['pc_ratio'], 2)} | {_f(a.get('peak_mb'), 0)} / "
+                f"{_f(b.get('peak_mb'), 0)} |"
+            )
+    fz = results.get("fuzzy")
+    if fz:
+        out += [
+            "",
+            "| fuzzy suggestions | s | CPU s (both cores) | peak MB (process before: base) "
+            "| suggestions |",
+            "|---|---:|---:|---:|---:|",
+            f"| {fz['n']:,} names x {fz['n']:,} clients | {_f(fz.get('s'), 2)} "
+            f"| {_f(fz.get('cpu_s'), 2)} "
+            f"| {_f(fz.get('peak_mb'), 0)} ({_f(fz.get('base_mb'), 0)}) "
+            f"| {_f(fz.get('suggestions'))} |",
+        ]
+    out += [
+        "",
+        "| monthly report, 500 clients | s |",
+        "|---|---:|",
+        "| TODO: measured by the report benchmark (not part of this run) | TODO |",
+    ]
+    out += ["", "Targets:", ""] + [f"* {t}" for t in results["targets"]]
+    return "\n".join(out) + "\n"
+
+
+def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
+    """Each target with the measured figure and met / MISSED."""
+    lines = []
+    for row in results["sizes"]:
+        r, big = row.get("pandas"), row["lines"] >= 5_000_000
+        if row["lines"] == 1_000_000 and r and "error" not in r:
+            ok = (r["reconcile_vs_floor"] or 99) <= TARGETS["reconcile_ratio"]
+            lines.append(
+                f"reconcile 1M lines within 3x the floor: {r['reconcile_vs_floor']}x the "
+                f"match floor, {r['total_vs_floor']}x the whole floor (load + reconcile) "
+                f"- {'met' if ok else 'MISSED (match floor)'}"
+            )
+            ok = r["reconcile_mb"] < TARGETS["reconcile_mb"]
+            lines.append(
+                f"reconcile 1M lines under 2 GB: {r['reconcile_mb']:,.0f} MB - "
+                f"{'met' if ok else 'MISSED'}"
+            )
+        d = row.get("duckdb")
+        if big and d:
+            ok = "error" not in d
+            lines.append(
+                f"{row['lines']:,} lines on DuckDB without running out of memory: "
+                + (
+                    f"{d['total_s']:,.0f} s, peak {d['peak_mb']:,.0f} MB - met"
+                    if ok
+                    else f"{d['error']} - MISSED"
+                )
+            )
+        if "pc_ratio" in row:
+            ok = (row["pc_ratio"] or 99) <= TARGETS["pc_ratio"]
+            verdict = ("met" if ok else "MISSED") if row["lines"] == 1_000_000 else "(target: 1M)"
+            lines.append(
+                f"Partner Center CSV at {row['lines']:,} lines within 2x of read_csv: "
+                f"{row['pc_ratio']}x - {verdict}"
+            )
+    fz = results.get("fuzzy")
+    if fz and "error" not in fz:
+        ok = fz["s"] < TARGETS["fuzzy_s"] and fz["peak_mb"] < TARGETS["fuzzy_mb"]
+        verdict = ("met" if ok else "MISSED") if fz["n"] == 20_000 else "(target: 20,000)"
+        lines.append(
+            f"fuzzy {fz['n']:,} x {fz['n']:,} under 5 s and 600 MB: {fz['s']:.2f} s, "
+            f"{fz['peak_mb']:,.0f} MB peak - {verdict}"
+        )
+    lines.append(
+        "monthly report for 500 clients under 60 s: TODO (measured by the report benchmark)"
+    )
+    return lines
+
+
+def environment() -> dict[str, object]:
+    import duckdb
+    import pandas as pd
+
+    ram = 0
+    with contextlib.suppress(OSError, ValueError, IndexError):
+        ram = int(Path("/proc/meminfo").read_text().split()[1]) // 2**20
+    return {
+        "date": time.strftime("%Y-%m-%d %H:%M"),
+        "cpus": os.cpu_count(),
+        "ram_gb": ram,
+        "python": platform.python_version(),
+        "pandas": pd.__version__,
+        "duckdb": duckdb.__version__,
+        "load_before": " ".join(f"{x:.1f}" for x in os.getloadavg()),
+    }
+
+
+def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
+    """Command line; returns the results (also written to <out>/results.json and .md)."""
+    ap = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    ap.add_argument("--sizes", default="100000,1000000", help="delivered lines, comma-separated")
+    ap.add_argument("--big", action="store_true", help="add 10,000,000 lines on the DuckDB engine")
+    ap.add_argument("--clients", type=int, default=1000)
+    ap.add_argument(
+        "--pc-lines",
+        type=int,
+        default=1_000_000,
+        help="size at which to compare the Partner Center CSV load (0: skip)",
+    )
+    ap.add_argument("--fuzzy", type=int, default=20_000, help="names x clients (0: skip)")
+    ap.add_argument("--engines", default="pandas,duckdb")
+    ap.add_argument("--out", type=Path, default=HERE / "out")
+    ap.add_argument("--step", help=argparse.SUPPRESS)
+    ap.add_argument("--arg", help=argparse.SUPPRESS)
+    args = ap.parse_args(argv)
+    if args.step:  # a child process: one step, its JSON on stdout
+        arg = int(args.arg) if args.step == "fuzzy" else Path(args.arg)
+        func = step_fuzzy if args.step == "fuzzy" else STEPS[args.step]
+        print(json.dumps(func(arg)))  # type: ignore[operator]
+        return {}
+    args.out.mkdir(parents=True, exist_ok=True)
+
+    def log(msg: str) -> None:
+        print(msg, file=sys.stderr, flush=True)
+
+    sizes = [int(s) for s in args.sizes.split(",") if s]
+    engines = [e for e in args.engines.split(",") if e]
+    results: dict[str, object] = {"environment": environment(), "sizes": []}
+    for lines in sizes:
+        results["sizes"].append(
+            measure_size(  # type: ignore[attr-defined]
+                args.out, lines, args.clients, lines == args.pc_lines, engines, log
+            )
+        )
+    if args.big:
+        results["sizes"].append(
+            measure_size(  # type: ignore[attr-defined]
+                args.out, 10_000_000, args.clients, False, ["duckdb"], log
+            )
+        )
+    if args.fuzzy:
+        log(f"fuzzy suggestions {args.fuzzy:,} x {args.fuzzy:,} ...")
+        results["fuzzy"] = {"n": args.fuzzy, **run_step("fuzzy", str(args.fuzzy))}
+    results["targets"] = verdicts(results)
+    (args.out / "results.json").write_text(json.dumps(results, indent=2), encoding="utf-8")
+    table = markdown(results)
+    (args.out / "results.md").write_text(table, encoding="utf-8")
+    print(table)
+    return results
+
+
+if __name__ == "__main__":
+    main()
