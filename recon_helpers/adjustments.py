@@ -40,6 +40,7 @@ import pandas as pd
 
 from recon_helpers.decisions import Action
 from recon_helpers.resolution import description, finding_snapshot
+from recon_helpers.schemas import CENT
 from recon_helpers.workspace import Workspace, check_period
 
 if TYPE_CHECKING:
@@ -51,7 +52,6 @@ ADJUSTMENT_COLUMNS = ("client_id", "client_name", "product_id", "description", "
 CHANGE_TYPES = {Action.ADJUST_AGREEMENT.value: "agreement_quantity",
                 Action.ADJUST_INVOICE.value: "invoice_adjustment",
                 Action.CREDIT_CLIENT.value: "credit"}
-CENT = Decimal("0.01")
 
 
 def _dec(value: Any) -> Decimal | None:

@@ -53,7 +53,9 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from recon_helpers.summary import impact_by_kind, top_clients
 
     ws, period = _workspace(args), _period(args)
-    rec = reconcile_period(ws, period, progress=lambda name: print(f"  reading {name}", file=sys.stderr))
+    rec = reconcile_period(
+        ws, period, progress=lambda name: print(f"  reading {name}", file=sys.stderr)
+    )
     inv = rec.loaded.inventory
     print(f"Inputs for {period} ({len(inv)} files):")
     print(_table(inv[["file", "format", "rows_read", "rows_used", "rows_quarantined"]]))
@@ -239,7 +241,8 @@ def build_parser() -> argparse.ArgumentParser:
     def add(name: str, help_text: str, func, period: bool = True) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
         p = sub.add_parser(name, help=help_text, description=help_text)
         p.add_argument("--workspace", default="data", help="workspace folder (default: data)")
-        p.add_argument("--reports", default=None, help="reports folder (default: beside the workspace)")
+        p.add_argument("--reports", default=None,
+                       help="reports folder (default: beside the workspace)")
         if period:
             p.add_argument("--period", required=True, help="month, YYYY-MM")
         p.set_defaults(func=func)

@@ -22,7 +22,7 @@ from dataclasses import dataclass, field
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
-from recon_helpers import demo_writers as w
+from recon_helpers import demo_exports as w
 from recon_helpers.errors import UsageError
 
 PERIODS = ("2026-08", "2026-09", "2026-10")

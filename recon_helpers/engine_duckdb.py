@@ -2,9 +2,10 @@
 
 ``recon.toml`` ``engine = "pandas" | "duckdb" | "auto"`` (default ``auto``: DuckDB when the
 month's canonical delivered files, CSV or Parquet, hold more than ``[duckdb] auto_above_mb``,
-1024 MB by default). DuckDB is embedded and works out of core: its tables live in a temporary
-database file and its operators spill to disk beyond ``[duckdb] memory_limit`` (4GB), both
-under ``[duckdb] temp_directory`` (default: the system's temporary folder).
+1024 MB by default, or when one is Parquet, which only this engine reads). DuckDB is embedded
+and works out of core: its tables live in a temporary database file and its operators spill
+to disk beyond ``[duckdb] memory_limit`` (4GB), both under ``[duckdb] temp_directory``
+(default: the system's temporary folder).
 
 One set of rules. DuckDB only does the steps that grow with the number of vendor lines, in
 plain relational form: reading the canonical delivered CSV/Parquet, quarantining exact
@@ -39,6 +40,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recon_helpers.discrepancies import UNMAPPED_KEYS, find_discrepancies, unmapped_from_groups
 from recon_helpers.engine_duckdb_read import (
     LINE_COLUMNS,
     ORD_RANK,
@@ -58,15 +60,7 @@ from recon_helpers.mapping import (
     read_client_map,
     read_product_map,
 )
-from recon_helpers.matching import (
-    KEY,
-    UNMAPPED_KEYS,
-    MonthTables,
-    find_discrepancies,
-    promised_month,
-    three_way_from,
-    unmapped_from_groups,
-)
+from recon_helpers.matching import KEY, MonthTables, promised_month, three_way_from
 from recon_helpers.reconcile import Reconciliation, assemble
 from recon_helpers.schemas import DELIVERED, QTY_SCALE, QUARANTINE_COLUMNS
 from recon_helpers.validation import LoadOptions
@@ -90,7 +84,10 @@ def choose_engine(workspace: Workspace, period: str, engine: str | None = None) 
     if (engine or settings.engine) != "auto":
         return settings.engine
     files, _ = input_files(folder)
-    size = sum(p.stat().st_size for p in files if direct_header(p, settings) is not None)
+    direct = [p for p in files if direct_header(p, settings) is not None]
+    if any(p.suffix.lower() == ".parquet" for p in direct):
+        return "duckdb"  # the pandas loader reads no Parquet
+    size = sum(p.stat().st_size for p in direct)
     return "duckdb" if size > settings.engine_auto_mb * 2**20 else "pandas"
 
 
@@ -334,7 +331,7 @@ def _delivered_figures(con) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 
 
 def _unmapped_groups(con) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
-    """matching.unmapped_groups() in SQL."""
+    """discrepancies.unmapped_groups() in SQL."""
     out = {}
     for kind, where in (
         ("unmapped_customer", "client_id = ''"),

@@ -38,10 +38,9 @@ from typing import Any
 import pandas as pd
 
 from recon_helpers.reconcile import Reconciliation
-from recon_helpers.schemas import money, qty
+from recon_helpers.schemas import CENT, money, qty
 from recon_helpers.workspace import Workspace, period_bounds
 
-CENT = Decimal("0.01")
 LINE_TYPES = ("recurring", "true_up", "credit")
 TRUE_UP_KINDS = ("under_billed", "over_billed", "billed_not_delivered", "unbilled_service")
 # findings whose impact is money between the MSP and the client (credit_client applies)

@@ -39,7 +39,9 @@ CLIENT_MAP_COLUMNS = ("vendor", "vendor_customer_id", "vendor_customer_name", "c
 PRODUCT_MAP_COLUMNS = ("vendor", "vendor_sku", "product_id", "units_per_product")
 
 LEGAL_SUFFIXES = frozenset(
-    ["inc", "incorporated", "llc", "ltd", "limited", "gmbh", "pty", "plc", "corp", "corporation", "co", "company", "ag", "sa", "sarl", "bv", "nv", "srl", "spa", "llp", "lp", "pte", "pvt", "oy", "ab", "as", "aps", "kg", "ug", "mbh"]
+    ["inc", "incorporated", "llc", "ltd", "limited", "gmbh", "pty", "plc", "corp", "corporation",
+     "co", "company", "ag", "sa", "sarl", "bv", "nv", "srl", "spa", "llp", "lp", "pte", "pvt",
+     "oy", "ab", "as", "aps", "kg", "ug", "mbh"]
 )
 _PUNCT = re.compile(r"[^\w\s]|_")
 # Mapping files get opened in spreadsheets: a value that would run as a formula is written with
@@ -127,7 +129,9 @@ def read_product_map(path: Path) -> pd.DataFrame:
     units = []
     for _, r in frame.iterrows():
         if not (r["vendor"] and r["vendor_sku"] and r["product_id"]):
-            raise ConfigError(f"{path.name}:{r['row']}: vendor, vendor_sku and product_id are required")
+            raise ConfigError(
+                f"{path.name}:{r['row']}: vendor, vendor_sku and product_id are required"
+            )
         try:
             upp = Decimal(r["units_per_product"] or "1")
         except InvalidOperation:
@@ -156,7 +160,7 @@ def known_clients(clients: pd.DataFrame, *others: pd.DataFrame) -> pd.DataFrame:
     parts = [clients[["client_id", "client_name"]]]
     for o in others:
         if "client_id" in o:
-            names = o["client_name"] if "client_name" in o else ""
+            names = o.get("client_name", "")
             parts.append(pd.DataFrame({"client_id": o["client_id"], "client_name": names}))
     allc = pd.concat(parts, ignore_index=True)
     allc = allc[allc["client_id"].astype(str).ne("")]
@@ -270,7 +274,8 @@ def assign_clients(
     link_hit = link.where(link.isin(known) & link.ne(""))
     counts = clients["norm_name"].value_counts()
     unique_names = clients[clients["norm_name"].map(counts).eq(1) & clients["norm_name"].ne("")]
-    auto_hit = norm.map(dict(zip(unique_names["norm_name"], unique_names["client_id"], strict=True)))
+    by_norm = dict(zip(unique_names["norm_name"], unique_names["client_id"], strict=True))
+    auto_hit = norm.map(by_norm)
     for hit, method in (
         (id_hit, "mapping_id"),
         (name_hit, "mapping_name"),
@@ -359,7 +364,8 @@ def client_suggestions(
     merged = merged.rename(columns={"choice_id": "client_id", "choice_name": "client_name"})
     cols = ["vendor", "vendor_customer_id", "vendor_customer_name", "client_id", "client_name",
             "score", "rank"]
-    return merged[cols].sort_values(["vendor", "vendor_customer_name", "rank"]).reset_index(drop=True)
+    ordered = merged[cols].sort_values(["vendor", "vendor_customer_name", "rank"])
+    return ordered.reset_index(drop=True)
 
 
 def _append_row(path: Path, header: tuple[str, ...], row: list[str]) -> None:
@@ -413,7 +419,8 @@ def confirm_product(
         ok = False
     if not (vendor and vendor_sku and product_id and ok):
         raise ConfigError("confirm_product needs vendor, vendor_sku, product_id, units > 0")
-    _append_row(path, PRODUCT_MAP_COLUMNS, [vendor.lower(), vendor_sku, product_id, units_per_product])
+    row = [vendor.lower(), vendor_sku, product_id, units_per_product]
+    _append_row(path, PRODUCT_MAP_COLUMNS, row)
 
 
 def apply_product_map(rows: pd.DataFrame, product_map: pd.DataFrame) -> pd.DataFrame:
@@ -422,6 +429,18 @@ def apply_product_map(rows: pd.DataFrame, product_map: pd.DataFrame) -> pd.DataF
     A SKU mapped to several products (a bundle that implies two billed products) yields one
     row per product; an unmapped SKU keeps one row with product_id "" and 1 unit per product.
     """
+    if len(rows) >= 5000:  # map the distinct (vendor, SKU) pairs; spread when none is a bundle
+        codes, first = distinct_rows(rows[["vendor", "vendor_sku"]])
+        pairs = _map_products(rows[["vendor", "vendor_sku"]].iloc[first], product_map)
+        if len(pairs) == len(first):  # one row per pair: the merge is a lookup
+            out = rows.reset_index(drop=True)
+            for col in ("sku_key", "product_id", "units_per_product"):
+                out[col] = pd.Series(pairs[col].to_numpy()[codes], dtype=pairs[col].dtype)
+            return out
+    return _map_products(rows, product_map)
+
+
+def _map_products(rows: pd.DataFrame, product_map: pd.DataFrame) -> pd.DataFrame:
     keyed = rows.assign(_vendor=lower(rows["vendor"]), sku_key=lower(rows["vendor_sku"]))
     pm = product_map[["vendor", "sku_key", "product_id", "units_per_product"]].rename(
         columns={"vendor": "_vendor"}

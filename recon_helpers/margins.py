@@ -36,10 +36,9 @@ import pandas as pd
 
 from recon_helpers.errors import UsageError
 from recon_helpers.reconcile import Reconciliation, reconcile_period
-from recon_helpers.schemas import money, qty
+from recon_helpers.schemas import CENT, money, qty
 from recon_helpers.workspace import Workspace, check_period
 
-CENT = Decimal("0.01")
 MARGIN_COLUMNS = ("period", "client_id", "client_name", "vendor", "product_id", "currency",
                   "quantity", "delivered", "revenue", "cost", "cost_source", "margin",
                   "margin_pct", "below_floor")

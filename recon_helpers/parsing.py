@@ -40,7 +40,9 @@ def per_distinct(parse: Parser) -> Parser:
     """
 
     @functools.wraps(parse)
-    def parse_distinct(values: pd.Series, *args: object, **kwargs: object) -> tuple[pd.Series, pd.Series]:
+    def parse_distinct(
+        values: pd.Series, *args: object, **kwargs: object
+    ) -> tuple[pd.Series, pd.Series]:
         if len(values) > 5000:
             codes, uniques = pd.factorize(values, use_na_sentinel=False)
             if len(uniques) * 2 <= len(values):
@@ -104,7 +106,8 @@ def parse_fixed(
     too_large = (width > len(ceiling)) | (width.eq(len(ceiling)) & whole.ge(ceiling))
     good = ok & ~empty & ~(paren & lead) & ~too_precise & ~too_large
     whole_int = pd.to_numeric(whole.where(good & whole.ne(""), "0"), errors="coerce")
-    frac_int = pd.to_numeric(frac.str.slice(0, digits).str.pad(digits, "right", "0").where(good, "0"))
+    padded = frac.str.slice(0, digits).str.pad(digits, "right", "0")
+    frac_int = pd.to_numeric(padded.where(good, "0"))
     result = pd.Series(pd.NA, index=values.index, dtype="Int64")
     if digits == 0:
         frac_int = 0
@@ -134,7 +137,9 @@ def _decimal_to_fixed(text: str, scale: int) -> int | None:
 _ISO = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{1,2}: ?\d{2}(?:: ?\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
-_SLASHED = re.compile(r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?)?$")
+_SLASHED = re.compile(
+    r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?)?$"
+)
 
 
 @per_distinct

@@ -288,7 +288,8 @@ def _fast_csv(path: Path, data: bytes, delim: str) -> RawTable | None:
         return None
     width = frame.shape[1]
     sep = delim.encode()
-    inside = sum(data.count(sep, lo, hi) for lo, hi in zip(*(q.tolist() for q in quoted), strict=True))
+    opens, closes = (q.tolist() for q in quoted)
+    inside = sum(data.count(sep, lo, hi) for lo, hi in zip(opens, closes, strict=True))
     if data.count(sep) - inside != len(frame) * (width - 1):
         return None  # some record is shorter than the header: the csv module quarantines it
     first = frame[0].str.strip().eq("")

@@ -13,6 +13,13 @@ from decimal import Decimal
 
 import pandas as pd
 
+from recon_helpers.discrepancies import (
+    RULE_COLUMNS,
+    find_discrepancies,
+    order_findings,
+    unmapped_findings,
+)
+from recon_helpers.lineage import finding_sources
 from recon_helpers.loaders import LoadedPeriod, load_period
 from recon_helpers.mapping import (
     assign_clients,
@@ -24,16 +31,7 @@ from recon_helpers.mapping import (
     read_client_map,
     read_product_map,
 )
-from recon_helpers.matching import (
-    MonthTables,
-    delivered_month,
-    find_discrepancies,
-    finding_sources,
-    order_findings,
-    promised_month,
-    three_way,
-    unmapped_findings,
-)
+from recon_helpers.matching import MonthTables, delivered_month, promised_month, three_way
 from recon_helpers.schemas import DISCREPANCY_COLUMNS
 from recon_helpers.workspace import Settings, Workspace
 
@@ -136,16 +134,15 @@ def assemble(
     period = loaded.period
     if discrepancies is None:
         discrepancies = find_discrepancies(tw, settings, has_invoices=not loaded.billed.empty)
-    parts = [discrepancies, unmapped]
-    findings = pd.concat([p for p in parts if len(p)], ignore_index=True) if any(
-        len(p) for p in parts) else pd.DataFrame(columns=["kind", *DISCREPANCY_COLUMNS[2:], "cust_key"])
+    parts = [p for p in (discrepancies, unmapped) if len(p)]
+    findings = (pd.concat(parts, ignore_index=True) if parts
+                else pd.DataFrame(columns=[*RULE_COLUMNS, "cust_key"]))
     if "cust_key" not in findings:
         findings["cust_key"] = ""
     findings["cust_key"] = findings["cust_key"].fillna("")
     findings = _finish(findings, clients, month, period)
-    products = pd.concat(
-        [loaded.catalogue[["product_id", "description"]], loaded.promised[["product_id", "description"]]]
-    )
+    products = pd.concat([loaded.catalogue[["product_id", "description"]],
+                          loaded.promised[["product_id", "description"]]])
     return Reconciliation(
         period=period,
         settings=settings,
@@ -155,7 +152,9 @@ def assemble(
         month=month,
         three_way=tw,
         findings=findings,
-        client_suggestions=client_suggestions(customers, clients, min_score=settings.fuzzy_min_score),
+        client_suggestions=client_suggestions(
+            customers, clients, min_score=settings.fuzzy_min_score
+        ),
         product_suggestions=product_suggestions(unmapped_rows, products),
         **extra,  # type: ignore[arg-type]
     )
@@ -177,8 +176,9 @@ def _finish(
         + "|" + findings["currency"]
     )
     cols = list(findings.columns)  # rows as light mappings: describe() per row, not apply()
+    rows = findings.itertuples(index=False, name=None)
     findings["detail"] = [describe(_Row(zip(cols, r, strict=True)))  # type: ignore[arg-type]
-                          for r in findings.itertuples(index=False, name=None)] if len(findings) else ""
+                          for r in rows] if len(findings) else ""
     return findings[list(FINDING_COLUMNS)]
 
 

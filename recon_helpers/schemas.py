@@ -26,6 +26,7 @@ import pandas as pd
 
 QTY_SCALE = 10_000
 MONEY_SCALE = 1_000_000
+CENT = Decimal("0.01")  # impacts and invoice amounts round to the cent
 
 Kind = Literal["id", "text", "money", "quantity", "date", "bool"]
 

@@ -40,8 +40,8 @@ from urllib.parse import quote
 
 import pandas as pd
 
-from recon_helpers.errors import ConfigError, UsageError
-from recon_helpers.invoicing import CENT, expected_invoice, load_decisions
+from recon_helpers.errors import ConfigError, RenderError, UsageError
+from recon_helpers.invoicing import expected_invoice, load_decisions
 from recon_helpers.reconcile import Reconciliation, reconcile_period
 from recon_helpers.report import (
     NOTEBOOKS_DIR,
@@ -51,6 +51,7 @@ from recon_helpers.report import (
     export_html,
     parameters_for,
 )
+from recon_helpers.schemas import CENT
 from recon_helpers.workspace import Settings, Workspace, check_period
 
 STATEMENT_NOTEBOOK = NOTEBOOKS_DIR / "06_client_statement.ipynb"
@@ -317,12 +318,23 @@ def render_statement(workspace: Workspace, period: str, client_id: str,
 
     Raises:
         UsageError: a bad period, or the notebook does not declare the parameters.
-        RenderError: a notebook cell failed (e.g. an unknown client), naming the cell.
+        RenderError: a notebook cell failed (e.g. an unknown client), naming the cell, or the
+            statement could not be written (e.g. a full disk).
     """
     period = check_period(period)
     parameters = parameters_for(workspace, period, [client_id])
     check_parameters(STATEMENT_NOTEBOOK, parameters)
     target = statement_path(workspace, period, client_id)
+    try:
+        _render_statement_into(target, parameters, period, timeout)
+    except OSError as exc:  # a full disk, a file size limit, no permission
+        raise RenderError(f"cannot write the statement {target}: {exc}; an earlier statement, "
+                          "if any, was left as it was") from exc
+    return target
+
+
+def _render_statement_into(target: Path, parameters: dict[str, object], period: str,
+                           timeout: int) -> None:
     target.parent.mkdir(parents=True, exist_ok=True)
     tmp = target.parent / f".render-{os.getpid()}-{time.time_ns()}"
     tmp.mkdir()
@@ -334,7 +346,6 @@ def render_statement(workspace: Workspace, period: str, client_id: str,
         os.replace(ipynb.with_suffix(".html"), target)
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
-    return target
 
 
 def render_statements(workspace: Workspace, period: str, client_ids: Sequence[str],

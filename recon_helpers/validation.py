@@ -262,7 +262,8 @@ def drop_duplicates(raw: RawTable, record_id: str | None = None) -> tuple[RawTab
     parts = []
     for mask, reason, detail in (
         (exact, QuarantineReason.DUPLICATE_ROW, "exact repeat of an earlier row"),
-        (conflicting, QuarantineReason.CONFLICTING_DUPLICATE, f"{record_id} repeats with other values"),
+        (conflicting, QuarantineReason.CONFLICTING_DUPLICATE,
+         f"{record_id} repeats with other values"),
     ):
         if mask.any():
             parts.append(
@@ -272,7 +273,8 @@ def drop_duplicates(raw: RawTable, record_id: str | None = None) -> tuple[RawTab
                         "row": raw.rows[mask.to_numpy()].to_numpy(),
                         "reason": reason.value,
                         "column": record_id or "",
-                        "value": raw.data.loc[mask].astype(str).agg(",".join, axis=1).str.slice(0, 200),
+                        "value": (raw.data.loc[mask].astype(str)
+                                  .agg(",".join, axis=1).str.slice(0, 200)),
                         "detail": detail,
                     }
                 )

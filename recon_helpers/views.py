@@ -24,11 +24,10 @@ from recon_helpers import charts
 from recon_helpers.reconcile import Reconciliation
 from recon_helpers.report import ReportContext, summary_figures
 from recon_helpers.resolution import Html
-from recon_helpers.schemas import money, qty
+from recon_helpers.schemas import CENT, money, qty
 from recon_helpers.summary import impact_by_kind
 from recon_helpers.workspace import Workspace
 
-CENT = Decimal("0.01")
 CONFIRM_HOWTO = ("run the confirm_with call (after `from pathlib import Path` and "
                  "`import recon_helpers.mapping`), then re-run the notebook")
 FINDING_VIEW = ("kind", "client", "product_id", "vendor", "vendor_customer", "vendor_sku",

@@ -166,8 +166,9 @@ def test_parquet_input_reads_like_its_csv(tmp_path: Path) -> None:
         f"TO '{month / 'delivered.parquet'}' (FORMAT parquet)"
     )
     (month / "delivered.csv").unlink()
+    assert choose_engine(ws_pq, PERIOD) == "duckdb"  # auto: only DuckDB reads Parquet
     a = reconcile_period(ws_csv, PERIOD, engine="pandas")
-    b = reconcile_period(ws_pq, PERIOD, engine="duckdb")
+    b = reconcile_period(ws_pq, PERIOD)
     b.findings["sources"] = b.findings["sources"].str.replace("delivered.parquet", "delivered.csv")
     pd.testing.assert_frame_equal(a.findings, b.findings)
 

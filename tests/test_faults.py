@@ -308,6 +308,9 @@ report.notebook_paths = lambda folder=None: [Path(cfg["notebook"])]
 report.execute = fake_execute  # the kernel is not the point; the HTML export writes ~300 KB
 limit(64_000)
 results["report"] = run(["report", *base, "--no-progress"])
+from recon_helpers import statements
+statements.execute = fake_execute
+results["statement"] = run(["statement", *base, "--client", "ACME"])
 print(json.dumps(results))
 """
 
@@ -350,7 +353,12 @@ def test_a_full_disk_fails_cleanly_and_leaves_no_partial_file(
     assert err.splitlines()[-1].startswith(
         f"recon: error: cannot write the report {workspace.report_dir(PERIOD)}: "), err
     assert "File too large" in err and "Traceback" not in err
-    assert snapshot(workspace.report_dir(PERIOD)) == report_before
+    status, err = results["statement"]
+    assert status == 2, status
+    assert err.splitlines()[-1].startswith("recon: error: cannot write the statement "
+                                           f"{workspace.report_dir(PERIOD) / 'clients'}"), err
+    assert "File too large" in err and "Traceback" not in err
+    assert snapshot(workspace.report_dir(PERIOD)) == report_before  # ACME's statement too
     assert leftovers(workspace) == []
 
 

@@ -38,7 +38,7 @@ def test_normalise_name(raw, norm):
 def test_read_client_map_errors_name_file_and_row(tmp_path):
     path = tmp_path / "clients.csv"
     path.write_text("vendor,vendor_customer_id,vendor_customer_name,client_id\nhuntress,,,C1\n")
-    with pytest.raises(ConfigError, match="clients.csv:1"):
+    with pytest.raises(ConfigError, match=r"clients\.csv:1"):
         read_client_map(path)
     path.write_text("vendor,customer,client_id\n")
     with pytest.raises(ConfigError, match="header lacks"):
@@ -55,7 +55,7 @@ def test_read_product_map_units_and_errors(tmp_path):
     assert list(pm.units_per_product) == [Decimal(1024), Decimal(1)]
     assert list(pm.vendor) == ["acronis", "huntress"]
     path.write_text("vendor,vendor_sku,product_id,units_per_product\nx,y,z,0\n")
-    with pytest.raises(ConfigError, match="products.csv:1: units_per_product"):
+    with pytest.raises(ConfigError, match=r"products\.csv:1: units_per_product"):
         read_product_map(path)
 
 
