@@ -25,22 +25,20 @@ Decisions:
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import pandas as pd
 
-from recon_helpers.loaders.base import Linker, LinkResult, ParseFn, SourceFormat
-from recon_helpers.loaders.canonical import with_currency
+from recon_helpers.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.loaders.connectwise import mul_div_round
-from recon_helpers.readers import RawTable
-from recon_helpers.schemas import (
-    CATALOGUE,
-    CLIENTS,
-    PROMISED,
-    QTY_SCALE,
-    QuarantineReason,
-    empty_quarantine,
+from recon_helpers.loaders.linking import (
+    concat_quarantine,
+    join_referenced,
+    psa_parser,
+    reference_table,
 )
-from recon_helpers.validation import Converted, Field, LoadOptions, convert, quarantine_rows
+from recon_helpers.schemas import CATALOGUE, CLIENTS, PROMISED, QTY_SCALE
+from recon_helpers.validation import Field, LoadOptions
 
 FAMILY = "autotask"
 CONTRACTS = "autotask.contracts"
@@ -90,22 +88,9 @@ UNIT_FIELDS = (
 )
 
 
-def _parse(fields: tuple[Field, ...], psa_marker: bool = False, currency: bool = False) -> ParseFn:
-    def parse(raw: RawTable, options: LoadOptions) -> Converted:
-        out = convert(raw, fields, options)
-        if currency:
-            # Autotask has a currencyID picklist, never a code: the file's currency applies
-            out.frame["currency"] = ""
-            out.frame = with_currency(out.frame, options)
-        if psa_marker:
-            out.frame["psa"] = FAMILY
-        return out
-
-    return parse
-
-
-def _empty(*columns: str) -> pd.DataFrame:
-    return pd.DataFrame({c: pd.Series(dtype=object) for c in columns})
+# no field maps to ``currency``: Autotask has a currencyID picklist, never a code, so with
+# ``currency=True`` every row gets the file's (recon.toml) currency
+_parse = partial(psa_parser, family=FAMILY)
 
 
 def _own(frame: pd.DataFrame | None, key: str) -> pd.DataFrame | None:
@@ -151,16 +136,14 @@ def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResu
     units = entities.get(UNITS)
     if units is None or units.empty:
         return LinkResult({"promised": PROMISED.empty()})
-    contracts = entities.get(CONTRACTS)
-    if contracts is None:
-        contracts = _empty("contract_id", "company_id").assign(end_date=pd.NaT)
-    contracts = contracts.drop_duplicates("contract_id")[["contract_id", "company_id", "end_date"]]
-    contracts = contracts.rename(columns={"end_date": "contract_end"})
-    unknown = ~units["contract_id"].isin(contracts["contract_id"])
-    kept, q = quarantine_rows(units, unknown, QuarantineReason.UNKNOWN_REFERENCE, "", "contract_id")
-    if len(q):
-        q["detail"] = "contractID " + q["value"] + " matches no usable row of the loaded contracts"
-    rows = kept.merge(contracts, on="contract_id", how="left", validate="many_to_one")
+    contracts = reference_table(
+        entities.get(CONTRACTS), "contract_id", ["contract_id", "company_id", "end_date"],
+        dates=["end_date"],
+    )
+    rows, kept, q = join_referenced(
+        units, contracts.rename(columns={"end_date": "contract_end"}), "contract_id",
+        "contractID {value} matches no usable row of the loaded contracts",
+    )
     rows["client_id"] = rows["company_id"]
     companies = _own(entities.get(CLIENTS.name), "client_id")
     names = companies.set_index("client_id")["client_name"] if companies is not None else {}
@@ -197,8 +180,7 @@ def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResu
         axis=1, skipna=True
     )
     rows["billable"] = True
-    quarantine = q if len(q) else empty_quarantine()
-    return LinkResult({"promised": PROMISED.conform(rows), UNITS: kept}, quarantine)
+    return LinkResult({"promised": PROMISED.conform(rows), UNITS: kept}, concat_quarantine(q))
 
 
 _JSON = frozenset({"json"})

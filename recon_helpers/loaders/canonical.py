@@ -86,7 +86,8 @@ def _parse_delivered(raw: RawTable, options: LoadOptions) -> Converted:
         frame, nameless, QuarantineReason.MISSING_VALUE,
         "vendor_customer_id and vendor_customer_name are both empty", "vendor_customer_id",
     )
-    return Converted(with_currency(frame, options), pd.concat([out.quarantine, q], ignore_index=True))
+    quarantine = pd.concat([out.quarantine, q], ignore_index=True)
+    return Converted(with_currency(frame, options), quarantine)
 
 
 def _parse_with(fields: tuple[Field, ...]):  # type: ignore[no-untyped-def]
@@ -99,8 +100,12 @@ def _parse_with(fields: tuple[Field, ...]):  # type: ignore[no-untyped-def]
     return parse
 
 
+# columns a canonical file may leave out, so not part of what recognises it
+_OPTIONAL_COLUMNS = ("client_link", "less_included", "billable")
+
+
 def _signature(fields: tuple[Field, ...]) -> frozenset[str]:
-    return frozenset(f.target for f in fields if f.target not in ("client_link", "less_included", "billable"))
+    return frozenset(f.target for f in fields if f.target not in _OPTIONAL_COLUMNS)
 
 
 FORMATS = (
@@ -109,8 +114,9 @@ FORMATS = (
         kinds=frozenset({"csv", "xlsx"}), description="SPEC canonical delivered (vendor usage) CSV",
     ),
     SourceFormat(
-        "canonical_promised", "promised", _signature(PROMISED_FIELDS), _parse_with(PROMISED_FIELDS),
-        kinds=frozenset({"csv", "xlsx"}), description="SPEC canonical promised (agreement lines) CSV",
+        "canonical_promised", "promised", _signature(PROMISED_FIELDS),
+        _parse_with(PROMISED_FIELDS), kinds=frozenset({"csv", "xlsx"}),
+        description="SPEC canonical promised (agreement lines) CSV",
     ),
     SourceFormat(
         "canonical_billed", "billed", _signature(BILLED_FIELDS), _parse_with(BILLED_FIELDS),

@@ -28,12 +28,19 @@ Decisions (see also the module functions):
 from __future__ import annotations
 
 from collections.abc import Mapping
+from functools import partial
 
 import numpy as np
 import pandas as pd
 
-from recon_helpers.loaders.base import Linker, LinkResult, ParseFn, SourceFormat
-from recon_helpers.loaders.canonical import with_currency
+from recon_helpers.loaders.base import Linker, LinkResult, SourceFormat
+from recon_helpers.loaders.linking import (
+    concat_quarantine,
+    join_referenced,
+    psa_parser,
+    quarantine_where,
+    reference_table,
+)
 from recon_helpers.readers import RawTable
 from recon_helpers.schemas import (
     BILLED,
@@ -45,7 +52,7 @@ from recon_helpers.schemas import (
     QuarantineReason,
     empty_quarantine,
 )
-from recon_helpers.validation import Converted, Field, LoadOptions, convert, quarantine_rows
+from recon_helpers.validation import Converted, Field, LoadOptions, convert
 
 FAMILY = "connectwise"
 AGREEMENTS = "connectwise.agreements"
@@ -147,19 +154,8 @@ def mul_div_round(a: pd.Series, b: pd.Series | int, d: pd.Series | int) -> pd.Se
     return out
 
 
-def _parse(fields: tuple[Field, ...], psa_marker: bool = False, currency: bool = False) -> ParseFn:
-    def parse(raw: RawTable, options: LoadOptions) -> Converted:
-        out = convert(raw, fields, options)
-        if currency:
-            if "currency" not in out.frame:
-                out.frame["currency"] = ""
-            out.frame = with_currency(out.frame, options)
-        if psa_marker:
-            # lets a linker pick its own PSA's clients / catalogue out of the shared tables
-            out.frame["psa"] = FAMILY
-        return out
-
-    return parse
+# the marker lets the linker pick its own PSA's clients / catalogue out of the shared tables
+_parse = partial(psa_parser, family=FAMILY)
 
 
 def _parse_additions(raw: RawTable, options: LoadOptions) -> Converted:
@@ -173,17 +169,6 @@ def _parse_additions(raw: RawTable, options: LoadOptions) -> Converted:
     return out
 
 
-def _quarantine(
-    frame: pd.DataFrame, mask: pd.Series, reason: QuarantineReason, column: str, detail: str
-) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Move masked rows to quarantine; ``detail`` may name ``{value}`` of ``column``."""
-    kept, q = quarantine_rows(frame, mask, reason, detail, column)
-    if len(q) and "{value}" in detail:
-        before, after = detail.split("{value}", 1)
-        q["detail"] = before + q["value"].astype(str) + after
-    return kept, q
-
-
 def _link_promised(
     entities: Mapping[str, pd.DataFrame], options: LoadOptions
 ) -> tuple[pd.DataFrame, pd.DataFrame | None, pd.DataFrame]:
@@ -191,21 +176,14 @@ def _link_promised(
     additions = entities.get(ADDITIONS)
     if additions is None or additions.empty:
         return PROMISED.empty(), additions, empty_quarantine()
-    agreements = entities.get(AGREEMENTS)
-    cols = ["agreement_id", "client_id", "client_name", "start_date", "end_date",
-            "date_cancelled", "currency"]
-    if agreements is None:
-        agreements = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    # one agreement per id, even when several agreement files overlap
-    agreements = agreements.drop_duplicates("agreement_id")[cols]
-    unknown = ~additions["agreement_id"].isin(agreements["agreement_id"])
-    kept, q = _quarantine(
-        additions, unknown, QuarantineReason.UNKNOWN_REFERENCE, "agreement_id",
-        "agreementId {value} matches no usable row of the loaded ConnectWise agreements",
+    agreements = reference_table(
+        entities.get(AGREEMENTS), "agreement_id",
+        ["agreement_id", "client_id", "client_name", "start_date", "end_date", "date_cancelled",
+         "currency"],
     )
-    joined = kept.merge(
-        agreements.rename(columns={"currency": "agreement_currency"}),
-        on="agreement_id", how="left", validate="many_to_one",
+    joined, kept, q = join_referenced(
+        additions, agreements.rename(columns={"currency": "agreement_currency"}), "agreement_id",
+        "agreementId {value} matches no usable row of the loaded ConnectWise agreements",
     )
     # a line is not live past its agreement: earliest of the three end dates (inclusive)
     stops = joined[["cancelled_date", "date_cancelled", "end_date"]]
@@ -224,37 +202,32 @@ def _link_billed(
     products = entities.get(INVOICE_PRODUCTS)
     if products is None or products.empty:
         return BILLED.empty(), products, empty_quarantine()
-    invoices = entities.get(INVOICES)
-    cols = ["invoice_id", "invoice_number", "invoice_type", "client_id", "invoice_date",
-            "currency"]
-    if invoices is None:
-        invoices = pd.DataFrame({c: pd.Series(dtype=object) for c in cols})
-    invoices = invoices.drop_duplicates("invoice_id")[cols]
+    invoices = reference_table(
+        entities.get(INVOICES), "invoice_id",
+        ["invoice_id", "invoice_number", "invoice_type", "client_id", "invoice_date", "currency"],
+    )
     option = products["billable_option"].str.strip().str.lower()
-    parts = []
-    kept, q1 = _quarantine(
+    kept, q1 = quarantine_where(
         products, option.eq("donotbill"), QuarantineReason.NOT_BILLABLE_LINE, "billable_option",
         "billableOption DoNotBill: the product is not printed on any invoice",
     )
-    parts.append(q1)
     no_invoice = kept["invoice_id"].eq("") & kept["invoice_ref"].eq("")
-    kept, q2 = _quarantine(
+    kept, q2 = quarantine_where(
         kept, no_invoice, QuarantineReason.NOT_BILLABLE_LINE, "invoice_id",
         "product is not on an invoice yet (invoice is empty)",
     )
-    parts.append(q2)
     # invoice.id is the join key; invoice.identifier (the invoice number) when the id is absent
     by_number = invoices.drop_duplicates("invoice_number").set_index("invoice_number")["invoice_id"]
     known = kept["invoice_id"].isin(invoices["invoice_id"])
     resolved = kept["invoice_id"].where(known, kept["invoice_ref"].map(by_number))
     kept["_invoice"] = resolved.fillna("").astype(object)
     kept["_shown"] = kept["invoice_ref"].where(kept["invoice_ref"].ne(""), kept["invoice_id"])
-    kept, q3 = _quarantine(
+    # not join_referenced: the key is resolved from two columns, and the message shows either
+    kept, q3 = quarantine_where(
         kept, kept["_invoice"].eq(""), QuarantineReason.UNKNOWN_REFERENCE, "_shown",
         "invoice {value} matches no usable row of the loaded ConnectWise invoices",
     )
     q3["column"] = "invoice"
-    parts.append(q3)
     joined = kept.drop(columns=["invoice_id"]).merge(
         invoices.rename(columns={"invoice_id": "_invoice"}),
         on="_invoice", how="left", validate="many_to_one",
@@ -270,8 +243,7 @@ def _link_billed(
     joined["amount"] = amount.where(~credit, -amount.abs())
     billed = BILLED.conform(joined)
     kept = kept.drop(columns=["_invoice", "_shown"])
-    quarantine = pd.concat([p for p in parts if len(p)] or [empty_quarantine()], ignore_index=True)
-    return billed, kept, quarantine[list(QUARANTINE_COLUMNS)]
+    return billed, kept, concat_quarantine(q1, q2, q3)
 
 
 def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResult:
@@ -288,6 +260,8 @@ def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResu
         tables[ADDITIONS] = additions
     if products is not None:
         tables[INVOICE_PRODUCTS] = products
+    # empty parts too (unlike concat_quarantine): an empty part turns the text columns to
+    # object dtype, which is what this linker has always returned
     quarantine = pd.concat([q_add, q_prod], ignore_index=True)[list(QUARANTINE_COLUMNS)]
     return LinkResult(tables, quarantine)
 
