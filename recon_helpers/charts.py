@@ -34,6 +34,7 @@ CONFIG = {"displaylogo": False, "responsive": True}
 # figure (25 ms) and embeds it in every figure's JSON, which adds up over hundreds of clients
 COLORWAY = ("#636efa", "#EF553B", "#00cc96", "#ab63fa", "#FFA15A", "#19d3f3", "#FF6692",
             "#B6E880", "#FF97FF", "#FECB52")
+TO_BILL, TO_CREDIT = COLORWAY[0], COLORWAY[1]  # amounts still to bill (up), to credit (down)
 
 NO_VENDOR = "(no vendor)"
 
@@ -109,9 +110,13 @@ def _empty(title: str, note: str) -> Chart:
 
 
 def _hbar(values: list[Any], labels: list[str], hover: list[str], title: str,
-          xtitle: str) -> Chart:
-    trace = {"type": "bar", "orientation": "h", "x": [_num(v) for v in values], "y": labels,
+          xtitle: str, signed: bool = False) -> Chart:
+    x = [_num(v) for v in values]
+    trace = {"type": "bar", "orientation": "h", "x": x, "y": labels,
              "hovertext": hover, "hoverinfo": "text"}
+    if signed:  # the colours of impact_by_kind: to bill / to credit
+        trace["marker"] = {"color": [TO_CREDIT if v is not None and v < 0 else TO_BILL
+                                     for v in x]}
     return _figure([trace], title, height=max(260, 28 * len(labels) + 120),
                    yaxis={"type": "category"}, xaxis={"title": {"text": xtitle}})
 
@@ -146,7 +151,8 @@ def impact_by_client(findings: pd.DataFrame, n: int = 20) -> Chart:
               zip(table["client_id"], table["client_name"], table["currency"], strict=True)]
     hover = [f"{lab}<br>net impact {_dtext(v)}<br>{k} finding(s)"
              for lab, v, k in zip(labels, table["impact"], table["findings"], strict=True)]
-    return _hbar(list(table["impact"]), labels, hover, title, "net impact")
+    return _hbar(list(table["impact"]), labels, hover, title, "net impact (to bill > 0, "
+                 "to credit < 0)", signed=True)
 
 
 def client_three_way(tw: pd.DataFrame, client_name: str) -> Chart:
@@ -260,10 +266,10 @@ def margin_by_vendor(frame: pd.DataFrame, floor_pct: Decimal | None = None) -> C
     if floor_pct is not None:
         shapes.append({"type": "line", "xref": "paper", "x0": 0, "x1": 1, "yref": "y",
                        "y0": float(floor_pct), "y1": float(floor_pct),
-                       "line": {"color": "#EF553B", "dash": "dash", "width": 1}})
+                       "line": {"color": TO_CREDIT, "dash": "dash", "width": 1}})
         notes.append({"text": esc(f"floor {floor_pct:f} %"), "showarrow": False, "xref": "paper",
                       "x": 1, "xanchor": "right", "yref": "y", "y": float(floor_pct),
-                      "yanchor": "bottom", "font": {"color": "#EF553B"}})
+                      "yanchor": "bottom", "font": {"color": TO_CREDIT}})
     return _figure(traces, title, xaxis={"type": "category", "title": {"text": "month"}},
                    yaxis={"title": {"text": "margin %"}, "ticksuffix": " %"},
                    shapes=shapes, annotations=notes)

@@ -177,7 +177,9 @@ def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = ()) -> 
 
 
 def margin_table(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Any:
-    """The month's margins as an escaped table for the monthly report (``views.Table``)."""
+    """The month's margins for the monthly report, as escaped HTML: the totals, the lines
+    below the floor, the margin per client, and every line in a collapsed block."""
+    from recon_helpers.resolution import Html
     from recon_helpers.views import Table
 
     lines = margins(rec, client_ids)
@@ -191,7 +193,19 @@ def margin_table(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Any:
     caption = (f"Margins of {rec.period} (revenue = agreement amount; cost = delivered x vendor "
                f"unit cost): {summary or 'no line with a known cost'}; {low} line(s) below the "
                f"{floor} % floor")
-    return Table(lines.drop(columns=["period"]), caption, "No agreement or delivery this month.")
+    if lines.empty:
+        return Table(lines, caption, "No agreement or delivery this month.")
+    shown = lines.drop(columns=["period", "below_floor"])
+    parts = [
+        Table(below_floor(lines).drop(columns=["period", "below_floor"]), caption,
+              f"No line below the {floor} % floor."),
+        Table(by_client(lines).drop(columns=["period"]),
+              "Margin per client (lines with a known vendor cost)", "No line with a known cost."),
+    ]
+    every = Table(shown, f"All {len(lines)} margin lines")
+    return Html("".join(p.to_html() for p in parts)
+                + f"<details><summary>All {len(lines)} margin lines (revenue, cost, margin per "
+                  f"client, vendor and product)</summary>{every.to_html()}</details>")
 
 
 def floor_table(trend: MarginTrend) -> Any:

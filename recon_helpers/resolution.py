@@ -242,6 +242,10 @@ class Html:
     def _repr_html_(self) -> str:
         return self.markup
 
+    def to_html(self) -> str:
+        """The markup (as ``views.Table.to_html``)."""
+        return self.markup
+
 
 def decided_frame(status: pd.DataFrame) -> pd.DataFrame:
     """Every finding with a decision, newest first: what was decided, by whom and when."""

@@ -51,6 +51,7 @@ from recon_helpers.report import (
     export_html,
     parameters_for,
 )
+from recon_helpers.resolution import Html
 from recon_helpers.schemas import CENT
 from recon_helpers.workspace import Settings, Workspace, check_period
 
@@ -58,16 +59,6 @@ STATEMENT_NOTEBOOK = NOTEBOOKS_DIR / "06_client_statement.ipynb"
 VENDOR_NAMES = {"microsoft": "Microsoft", "pax8": "Pax8", "datto_rmm": "Datto RMM",
                 "sentinelone": "SentinelOne", "huntress": "Huntress", "acronis": "Acronis"}
 LINE_WORDS = {"recurring": "monthly service", "true_up": "adjustment", "credit": "credit"}
-
-
-class _Html:
-    """Escaped-by-construction HTML for a notebook output."""
-
-    def __init__(self, markup: str) -> None:
-        self.markup = markup
-
-    def _repr_html_(self) -> str:
-        return self.markup
 
 
 @dataclass(frozen=True)
@@ -199,7 +190,7 @@ class Statement:
                             for c, v in self.totals.items()) or "nothing billed"
         compared = (f"compared with {month_name(self.previous)}" if self.has_previous
                     else f"no statement data for {month_name(self.previous)}")
-        return _Html(
+        return Html(
             f'{CSS}<div class="recon-statement"><h2>{e(self.client_name)}</h2>'
             f"<p>Client {e(self.client_id)} · statement for {e(month_name(self.period))} "
             f"({e(compared)})</p><div class=\"recon-cards\"><div class=\"recon-card\">"
@@ -217,9 +208,9 @@ class Statement:
     def changes_list(self) -> _Html:
         """What changed since last month and why, one plain sentence per service."""
         if not self.changes:
-            return _Html(f"<p>Nothing changed since {html.escape(month_name(self.previous))}.</p>")
+            return Html(f"<p>Nothing changed since {html.escape(month_name(self.previous))}.</p>")
         items = "".join(f"<li>{html.escape(c)}</li>" for c in self.changes)
-        return _Html(f"<ul class=\"recon-changes\">{items}</ul>")
+        return Html(f"<ul class=\"recon-changes\">{items}</ul>")
 
     def lines_table(self) -> Any:
         """The invoice lines: monthly services, adjustments and credits."""

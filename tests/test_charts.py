@@ -93,6 +93,13 @@ def test_hover_text_carries_exact_decimals() -> None:
     assert any("10.10 → 44.00 (change 33.90)" in h for h in movers.hovertext)
 
 
+def test_client_bars_are_coloured_to_bill_or_to_credit() -> None:
+    client = CHARTS["impact_by_client"].data[0]
+    colour = dict(zip(client.y, client.marker.color, strict=True))
+    assert colour[f"{ESCAPED} (0042) USD"] == charts.TO_BILL  # +44.00
+    assert colour["B&amp;Q &lt;Ltd&gt; (B&amp;Q) USD"] == charts.TO_CREDIT  # -17.50
+
+
 def test_category_axes_keep_ids_as_text() -> None:
     for name in ("impact_by_kind", "client_three_way", "counts_by_kind"):
         assert CHARTS[name].layout.xaxis.type == "category"

@@ -135,3 +135,8 @@ def test_margin_table_for_the_monthly_report(rec) -> None:
     page = table.to_html()
     assert "MAPLESTR12" in page and "GRANITEC06" not in page
     assert "-37.40" in page and "1 line(s) below the 0 % floor" in page
+    below, per_client, every = page.split('<div class="recon-caption">')[1:]
+    assert below.startswith("Margins of 2026-10") and "-37.40" in below
+    assert "Margin per client" in per_client and "MAPLESTR12" in per_client
+    assert "<details><summary>All " in page and every.startswith("All ")
+    assert every.count("<tr>") - 1 == len(margins.margins(rec, ["MAPLESTR12"]))
