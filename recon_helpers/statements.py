@@ -181,7 +181,7 @@ class Statement:
     changes: list[str] = field(default_factory=list)
     totals: dict[str, Decimal | None] = field(default_factory=dict)
 
-    def header(self) -> _Html:
+    def header(self) -> Html:
         """Client, month and amount, with the table styles."""
         from recon_helpers.views import CSS
 
@@ -205,7 +205,7 @@ class Statement:
         return Table(self.services, f"Your services in {month_name(self.period)}",
                      "No services this month.")
 
-    def changes_list(self) -> _Html:
+    def changes_list(self) -> Html:
         """What changed since last month and why, one plain sentence per service."""
         if not self.changes:
             return Html(f"<p>Nothing changed since {html.escape(month_name(self.previous))}.</p>")
