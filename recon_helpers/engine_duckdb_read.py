@@ -126,19 +126,7 @@ LINE_COLUMNS = """vendor VARCHAR, vendor_customer_id VARCHAR, vendor_customer_na
     vendor_sku VARCHAR, sku_name VARCHAR, quantity BIGINT, unit_cost BIGINT, currency VARCHAR,
     charge_start DATE, charge_end DATE, client_link VARCHAR, charge_type VARCHAR,
     source VARCHAR, file VARCHAR, row BIGINT, ord BIGINT"""
-_TYPED = (
-    "vendor",
-    "vendor_customer_id",
-    "vendor_customer_name",
-    "vendor_sku",
-    "sku_name",
-    "quantity",
-    "unit_cost",
-    "currency",
-    "charge_start",
-    "charge_end",
-    "client_link",
-)
+_TYPED = tuple(f.target for f in DELIVERED_FIELDS)  # the typed columns, in order
 _INSERT = """INSERT INTO dl SELECT vendor, vendor_customer_id, vendor_customer_name, vendor_sku,
     sku_name, quantity, unit_cost, currency, charge_start::DATE, charge_end::DATE, client_link,
     charge_type, source, file, row, ord FROM {}"""

@@ -19,21 +19,11 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from recon_helpers.loaders import load_period
+from recon_helpers.loaders.canonical import DELIVERED_FIELDS, spec_header
 from recon_helpers.schemas import QTY_SCALE
 from recon_helpers.workspace import Workspace
 
-COLUMNS = [
-    "vendor",
-    "vendor_customer_id",
-    "vendor_customer_name",
-    "vendor_sku",
-    "sku_name",
-    "quantity",
-    "unit_cost",
-    "currency",
-    "charge_start",
-    "charge_end",
-]
+COLUMNS = spec_header(DELIVERED_FIELDS)
 KINDS = ("good", "bad_number", "bad_date", "missing_value", "ragged_row", "duplicate_row")
 EXPECTED_REASON = {k: k for k in KINDS if k != "good"}
 

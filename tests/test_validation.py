@@ -12,21 +12,11 @@ import pandas as pd
 import pytest
 
 from recon_helpers.loaders import LoadedPeriod, load_period
+from recon_helpers.loaders.canonical import DELIVERED_FIELDS, spec_header
 from recon_helpers.schemas import QTY_SCALE, QuarantineReason
 from recon_helpers.workspace import Workspace
 
-COLUMNS = (
-    "vendor",
-    "vendor_customer_id",
-    "vendor_customer_name",
-    "vendor_sku",
-    "sku_name",
-    "quantity",
-    "unit_cost",
-    "currency",
-    "charge_start",
-    "charge_end",
-)
+COLUMNS = spec_header(DELIVERED_FIELDS)
 
 
 def _row(sep: str = ",", **values: str) -> str:
@@ -241,3 +231,19 @@ def test_first_problem_wins_and_each_row_is_counted_once(month_dir: Path, reason
     loaded = _load(month_dir, [_row(), bad])
     assert loaded.quarantine["row"].tolist() == [2]
     assert loaded.quarantine["reason"].tolist() == [reason]
+
+
+def test_the_canonical_headers_are_specs() -> None:
+    from recon_helpers.loaders.canonical import BILLED_FIELDS, CLIENT_FIELDS, PROMISED_FIELDS
+
+    spec = {  # ../shared/SPEC.md, "canonical files"
+        "vendor,vendor_customer_id,vendor_customer_name,vendor_sku,sku_name,quantity,unit_cost,"
+        "currency,charge_start,charge_end": DELIVERED_FIELDS,
+        "client_id,client_name,agreement_id,product_id,description,quantity,unit_price,"
+        "unit_cost,currency,effective_date,cancelled_date": PROMISED_FIELDS,
+        "client_id,invoice_number,invoice_date,product_id,description,quantity,unit_price,"
+        "amount,currency,period_start,period_end": BILLED_FIELDS,
+        "client_id,client_name": CLIENT_FIELDS,
+    }
+    for header, fields in spec.items():
+        assert ",".join(spec_header(fields)) == header

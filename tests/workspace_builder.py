@@ -6,47 +6,18 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from recon_helpers.loaders.canonical import (
+    BILLED_FIELDS,
+    DELIVERED_FIELDS,
+    PROMISED_FIELDS,
+    spec_header,
+)
 from recon_helpers.reconcile import Reconciliation, reconcile_period
 from recon_helpers.workspace import Workspace
 
-DELIVERED = [
-    "vendor",
-    "vendor_customer_id",
-    "vendor_customer_name",
-    "vendor_sku",
-    "sku_name",
-    "quantity",
-    "unit_cost",
-    "currency",
-    "charge_start",
-    "charge_end",
-]
-PROMISED = [
-    "client_id",
-    "client_name",
-    "agreement_id",
-    "product_id",
-    "description",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "currency",
-    "effective_date",
-    "cancelled_date",
-]
-BILLED = [
-    "client_id",
-    "invoice_number",
-    "invoice_date",
-    "product_id",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "currency",
-    "period_start",
-    "period_end",
-]
+DELIVERED = spec_header(DELIVERED_FIELDS)
+PROMISED = spec_header(PROMISED_FIELDS)
+BILLED = spec_header(BILLED_FIELDS)
 
 
 def _write(path: Path, header: Sequence[str], rows: Sequence[dict[str, str]]) -> None:

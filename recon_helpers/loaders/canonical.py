@@ -70,6 +70,16 @@ CATALOGUE_FIELDS = (
 )
 
 
+# columns the canonical files may carry beyond SPEC's: a client id the source already knows,
+# units included at no charge, and non-billable agreement lines
+EXTENSION_COLUMNS = frozenset({"client_link", "less_included", "billable"})
+
+
+def spec_header(fields: tuple[Field, ...]) -> tuple[str, ...]:
+    """The SPEC header of a canonical file (its fields without the extension columns)."""
+    return tuple(f.target for f in fields if f.target not in EXTENSION_COLUMNS)
+
+
 def with_currency(frame: pd.DataFrame, options: LoadOptions) -> pd.DataFrame:
     """Upper-case currency codes; fill missing ones with the file's or workspace's currency."""
     cur = frame["currency"].astype(str).str.upper()
