@@ -35,7 +35,7 @@ from recon_helpers.mapping import CLIENT_MAP_COLUMNS, read_client_map
 from recon_helpers.report import render_period
 from recon_helpers.workspace import Workspace
 from tests.test_report import small_notebook
-from tests.workspace_builder import b, build, d, p
+from tests.workspace_builder import one_client_workspace
 
 PERIOD = "2026-10"
 ROOT = Path(__file__).resolve().parents[1]
@@ -45,13 +45,7 @@ CRASHED = 137  # exit status of a child that "crashed" at a file-system step
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    """A one-client canonical workspace; reports go to tmp_path/reports."""
-    build(tmp_path / "data",
-          delivered=[d("acme", "agents", "12", "2.00")],
-          promised=[p("ACME", "EDR", "10", "5.00", client_name="Acme")],
-          billed=[b("ACME", "EDR", "10", "5.00")],
-          clients_map=[("huntress", "acme", "", "ACME")])
-    return Workspace.open(tmp_path / "data", tmp_path / "reports")
+    return one_client_workspace(tmp_path)
 
 
 def snapshot(folder: Path) -> dict[str, bytes]:

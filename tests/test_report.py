@@ -19,7 +19,7 @@ from recon_helpers import cli, report, resolution, views
 from recon_helpers.errors import RenderError, UsageError
 from recon_helpers.workspace import Workspace
 from tests.test_notebooks import DEMO_PERIOD, NOTEBOOKS, render_demo_once
-from tests.workspace_builder import b, build, d, p
+from tests.workspace_builder import one_client_workspace
 
 PARAMS = ('workspace: str = "../data"\nreports: str = ""\nperiod: str = "2026-10"\n'
           "client_ids: list[str] = []")
@@ -41,13 +41,7 @@ def small_notebook(folder: Path, name: str, *steps: str, params: str = PARAMS) -
 
 @pytest.fixture
 def workspace(tmp_path: Path) -> Workspace:
-    """A one-client canonical workspace; reports go to tmp_path/reports."""
-    build(tmp_path / "data",
-          delivered=[d("acme", "agents", "12", "2.00")],
-          promised=[p("ACME", "EDR", "10", "5.00", client_name="Acme")],
-          billed=[b("ACME", "EDR", "10", "5.00")],
-          clients_map=[("huntress", "acme", "", "ACME")])
-    return Workspace.open(tmp_path / "data", tmp_path / "reports")
+    return one_client_workspace(tmp_path)
 
 
 def test_unknown_parameter_is_refused_before_anything_runs(workspace, tmp_path) -> None:

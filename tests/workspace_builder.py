@@ -175,3 +175,13 @@ def kinds(rec: Reconciliation) -> list[tuple[str, str, str, str]]:
         (k, c, pid, "" if i is None else format(i, "f"))
         for k, c, pid, i in zip(f.kind, f.client_id, f.product_id, f.impact, strict=True)
     ]
+
+
+def one_client_workspace(tmp_path: Path) -> Workspace:
+    """A one-client canonical workspace (one finding); reports go to tmp_path/reports."""
+    build(tmp_path / "data",
+          delivered=[d("acme", "agents", "12", "2.00")],
+          promised=[p("ACME", "EDR", "10", "5.00", client_name="Acme")],
+          billed=[b("ACME", "EDR", "10", "5.00")],
+          clients_map=[("huntress", "acme", "", "ACME")])
+    return Workspace.open(tmp_path / "data", tmp_path / "reports")
