@@ -34,10 +34,9 @@ from typing import Any
 
 import pandas as pd
 
-from recon_helpers.errors import UsageError
-from recon_helpers.reconcile import Reconciliation, reconcile_period
+from recon_helpers.reconcile import Reconciliation
 from recon_helpers.schemas import CENT, money, qty
-from recon_helpers.workspace import Workspace, check_period
+from recon_helpers.workspace import Workspace
 
 MARGIN_COLUMNS = ("period", "client_id", "client_name", "vendor", "product_id", "currency",
                   "quantity", "delivered", "revenue", "cost", "cost_source", "margin",
@@ -158,22 +157,15 @@ class MarginTrend:
 
 
 def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = ()) -> MarginTrend:
-    """Margins of every month with inputs up to and including ``upto`` (as trends.collect).
+    """Margins of every month with inputs up to ``upto``: ``trends.collect(...).margins``.
 
     Raises:
         UsageError: no month with inputs up to ``upto``.
         ReconError: a month's inputs cannot be read.
     """
-    upto = check_period(upto)
-    periods = [p for p in workspace.periods() if p <= upto]
-    if not periods:
-        raise UsageError(f"no month with inputs up to {upto} in {workspace.root}")
-    floor = workspace.settings().margin_floor_pct
-    parts = [margins(reconcile_period(workspace, p), client_ids, floor) for p in periods]
-    found = [p for p in parts if len(p)]
-    lines = (pd.concat(found, ignore_index=True) if found
-             else pd.DataFrame(columns=list(MARGIN_COLUMNS)))
-    return MarginTrend(periods, lines, floor)
+    from recon_helpers.trends import collect as collect_months  # trends builds on margins
+
+    return collect_months(workspace, upto, client_ids, progress=False).margins
 
 
 def margin_table(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Any:

@@ -8,6 +8,7 @@ currency, never across currencies.
 Example:
     >>> trend = collect(ws, "2026-10")
     >>> impact_by_month(trend)
+    >>> margins.by_vendor(trend.margins.lines)  # margins of the same reconciliations
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from typing import Any
 import pandas as pd
 
 from recon_helpers.errors import UsageError
+from recon_helpers.margins import MARGIN_COLUMNS, MarginTrend, margins
 from recon_helpers.reconcile import FINDING_COLUMNS, reconcile_period
 from recon_helpers.schemas import DISCREPANCY_KINDS
 from recon_helpers.workspace import Workspace, check_period
@@ -30,11 +32,12 @@ from recon_helpers.workspace import Workspace, check_period
 
 @dataclass
 class Trends:
-    """Findings and input counts of several months."""
+    """Findings, input counts and margins of several months."""
 
     periods: list[str]
     findings: pd.DataFrame  # FINDING_COLUMNS of every month (``period`` tells them apart)
     inputs: pd.DataFrame  # period, files, rows_read, rows_used, rows_quarantined, findings
+    margins: MarginTrend | None = None  # collect() fills it
 
 
 def _dsum(values: Any) -> Decimal:
@@ -68,7 +71,8 @@ def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = (),
     if not periods:
         raise UsageError(f"no month with inputs up to {upto} in {workspace.root}")
     report = _reporter() if progress else (lambda msg: None)
-    start, parts, inputs = time.perf_counter(), [], []
+    floor = workspace.settings().margin_floor_pct
+    start, parts, inputs, margin_parts = time.perf_counter(), [], [], []
     for i, period in enumerate(periods, start=1):
         report(f"Reconciling {period} ({i}/{len(periods)})…")
         rec = reconcile_period(workspace, period)
@@ -79,6 +83,7 @@ def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = (),
         if client_ids:
             f = f[f["client_id"].isin(list(client_ids))]
         parts.append(f)
+        margin_parts.append(margins(rec, client_ids, floor))
         inv = rec.loaded.inventory
         inputs.append({"period": period, "files": len(inv),
                        "rows_read": int(inv["rows_read"].sum()),
@@ -90,12 +95,14 @@ def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = (),
     found = [p for p in parts if len(p)]
     findings = (pd.concat(found, ignore_index=True) if found
                 else pd.DataFrame(columns=list(FINDING_COLUMNS)))
-    return Trends(periods, findings, pd.DataFrame(inputs))
+    lines = [m for m in margin_parts if len(m)]
+    margin_lines = (pd.concat(lines, ignore_index=True) if lines
+                    else pd.DataFrame(columns=list(MARGIN_COLUMNS)))
+    return Trends(periods, findings, pd.DataFrame(inputs),
+                  MarginTrend(periods, margin_lines, floor))
 
 
-def _grouped(trend: Trends, keys: list[str], label: Callable[[pd.Series], str] | None = None
-             ) -> pd.DataFrame:
-    f = trend.findings
+def _grouped(f: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     cols = [*keys, "count", "impact", "to_bill", "to_credit"]
     if f.empty:
         return pd.DataFrame(columns=cols)
@@ -111,12 +118,12 @@ def _grouped(trend: Trends, keys: list[str], label: Callable[[pd.Series], str] |
 
 def impact_by_month(trend: Trends) -> pd.DataFrame:
     """Count and impact per month and currency (Decimal impact, to_bill, to_credit)."""
-    return _grouped(trend, ["period", "currency"])
+    return _grouped(trend.findings, ["period", "currency"])
 
 
 def impact_by_vendor(trend: Trends) -> pd.DataFrame:
     """Count and impact per month, vendor and currency ("" vendor = PSA-only findings)."""
-    return _grouped(trend, ["period", "vendor", "currency"])
+    return _grouped(trend.findings, ["period", "vendor", "currency"])
 
 
 def impact_by_client(trend: Trends, n: int = 10) -> pd.DataFrame:
@@ -129,7 +136,7 @@ def impact_by_client(trend: Trends, n: int = 10) -> pd.DataFrame:
     top = size.sort_values(ascending=False, kind="stable").head(n).index
     keep = f[f["client_id"].isin(top)]
     keep = keep.assign(client=keep["client_name"] + " (" + keep["client_id"] + ")")
-    out = _grouped(Trends(trend.periods, keep, trend.inputs), ["period", "client", "currency"])
+    out = _grouped(keep, ["period", "client", "currency"])
     return out.drop(columns=["to_bill", "to_credit"])
 
 
