@@ -217,13 +217,13 @@ def three_way_frame(tw: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
     product, and the kinds of discrepancy found on each.
     """
     keys = ["client_id", "product_id", "currency"]
-    kinds = findings.groupby(keys)["kind"].agg(", ".join)
-    found = [kinds.get(k, "") for k in zip(*(tw[c] for c in keys), strict=True)]
+    kinds = findings.groupby(keys)["kind"].agg(", ".join).rename("_found")
+    found = tw[keys].merge(kinds, left_on=keys, right_index=True, how="left")["_found"]
     out = fixed_point(tw, ("delivered_qty", "agreement_qty", "less_included", "invoiced_qty"),
                       ("unit_price", "invoiced_amount"))
     out = out.rename(columns={"delivered_qty": "delivered", "agreement_qty": "promised",
                               "invoiced_qty": "billed", "invoiced_amount": "billed_amount"})
-    out["findings"] = pd.Series(found, index=out.index, dtype=object)
+    out["findings"] = found.fillna("").astype(object).to_numpy()
     return out[["client_id", "product_id", "currency", "vendor", "vendor_sku", "delivered",
                 "promised", "less_included", "billed", "unit_price", "billed_amount", "findings"]]
 
