@@ -1,5 +1,5 @@
 # `make demo`: set up a venv, write the demo workspace, render the demo month's report.
-# `make test`: the whole test suite (what .ci/run runs).
+# `make test`: ruff, then the whole test suite (what .ci/run runs).
 VENV ?= .venv
 PY := $(VENV)/bin/python
 PERIOD ?= 2026-10
@@ -24,7 +24,7 @@ browser:
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check recon_helpers tests benchmarks
 
-test: $(VENV)/.installed browser
+test: $(VENV)/.installed browser lint
 	$(PY) -m pytest
 
 bench: $(VENV)/.installed

@@ -1,5 +1,8 @@
 """Deterministic scale workspaces for the benchmark: N clients, M delivered lines, one month.
 
+``--months K`` adds the K - 1 months before it (same clients and mappings, discrepancies drawn
+afresh), for the report's trends notebook.
+
 Writes a workspace the ``recon`` pipeline reads as is::
 
     <out>/inputs/<period>/delivered.csv   canonical delivered (vendor usage), M lines
@@ -22,6 +25,8 @@ Rows are streamed to disk client by client: memory stays flat whatever M is.
 
 Example:
     python benchmarks/generate.py --out benchmarks/out/ws-1m --lines 1000000 --partner-center
+    python benchmarks/generate.py --out benchmarks/out/report-500 --clients 500 --lines 200000 \
+        --months 2
 """
 
 from __future__ import annotations
@@ -37,57 +42,21 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from recon_helpers.loaders.canonical import (
+    BILLED_FIELDS,
+    DELIVERED_FIELDS,
+    PROMISED_FIELDS,
+    spec_header,
+)
+from recon_helpers.schemas import DISCREPANCY_KINDS
+
 PERIOD = "2026-10"
 SEED = 7
 VERSION = 2  # bump when the generated data changes: run.py then writes workspaces afresh
-KINDS = (
-    "under_billed",
-    "over_billed",
-    "unbilled_service",
-    "billed_not_delivered",
-    "invoice_mismatch",
-    "price_mismatch",
-    "negative_margin",
-)
-DELIVERED_HEADER = (
-    "vendor",
-    "vendor_customer_id",
-    "vendor_customer_name",
-    "vendor_sku",
-    "sku_name",
-    "quantity",
-    "unit_cost",
-    "currency",
-    "charge_start",
-    "charge_end",
-    "line_id",
-)  # an extra column (allowed): the vendor's id of the usage line
-PROMISED_HEADER = (
-    "client_id",
-    "client_name",
-    "agreement_id",
-    "product_id",
-    "description",
-    "quantity",
-    "unit_price",
-    "unit_cost",
-    "currency",
-    "effective_date",
-    "cancelled_date",
-)
-BILLED_HEADER = (
-    "client_id",
-    "invoice_number",
-    "invoice_date",
-    "product_id",
-    "description",
-    "quantity",
-    "unit_price",
-    "amount",
-    "currency",
-    "period_start",
-    "period_end",
-)
+KINDS = DISCREPANCY_KINDS[:7]  # the kinds planted on keys (the unmapped ones: extra lines)
+DELIVERED_HEADER = (*spec_header(DELIVERED_FIELDS), "line_id")  # + the vendor's line id
+PROMISED_HEADER = spec_header(PROMISED_FIELDS)
+BILLED_HEADER = spec_header(BILLED_FIELDS)
 FIRST_WORDS = [
     "Acme", "Adams", "Alpine", "Anchor", "Apex", "Arbor", "Aspen", "Atlas", "Aurora", "Bayside",
     "Beacon", "Birch", "Bluewater", "Boulder", "Bridge", "Brightside", "Cardinal", "Cascade",
@@ -142,6 +111,7 @@ class Key:
     invoice_price_cents: int
     kind: str = ""
     lines: int = 0
+    base: int = 0  # the agreed quantity before any planted discrepancy (for other months)
 
 
 @dataclass
@@ -283,7 +253,7 @@ def plan(clients: list[Client], products: list[Product], rng: random.Random, rat
                 else max(1, min(500, int(rng.paretovariate(1.3) * 6)))
             )
             units = agreed * p.units_per_product * (100 if p.hundredths else 1)
-            key = Key(p, agreed, units, agreed, p.price_cents, p.price_cents)
+            key = Key(p, agreed, units, agreed, p.price_cents, p.price_cents, base=agreed)
             if rng.random() < rate:
                 _plant(key, rng)
             c.keys.append(key)
@@ -316,6 +286,18 @@ def _plant(key: Key, rng: random.Random) -> None:
     else:  # price below the vendor's unit cost (cost per billed unit)
         per_unit = (p.cost_micro or 0) * p.units_per_product // 10_000
         key.price_cents = key.invoice_price_cents = max(1, per_unit - 50)
+
+
+def replant(clients: list[Client], rng: random.Random, rate: float) -> None:
+    """Another month of the same clients, products and quantities: discrepancies drawn afresh."""
+    for k in (k for c in clients for k in c.keys if k.product.vendor):
+        p = k.product
+        k.agreed = k.invoiced = k.base
+        k.delivered = k.base * p.units_per_product * (100 if p.hundredths else 1)
+        k.price_cents = k.invoice_price_cents = p.price_cents
+        k.kind, k.lines = "", 0
+        if rng.random() < rate:
+            _plant(k, rng)
 
 
 def allocate(clients: list[Client], lines: int, extra: int) -> None:
@@ -356,7 +338,7 @@ class Writers:
         self.billed = self._open(month / "billed.csv", BILLED_HEADER)
         self.pc = None
         if partner_center:
-            from recon_helpers.demo_writers import MS_HEADER
+            from recon_helpers.demo_exports import MS_HEADER
 
             folder = root / "partner_center" / period
             folder.mkdir(parents=True)
@@ -390,8 +372,8 @@ def _mdy(iso: str) -> str:
 def _pc_row(
     period: str, c: Client, p: Product, qty: str, sub: str, start: str, end: str, rng: random.Random
 ) -> list[str]:
-    """One Partner Center NCE reconciliation row (the 47 columns of demo_writers.MS_HEADER)."""
-    from recon_helpers.demo_writers import PARTNER_ID
+    """One Partner Center NCE reconciliation row (the 47 columns of demo_exports.MS_HEADER)."""
+    from recon_helpers.demo_exports import PARTNER_ID
 
     product_id, sku_id = p.ms_sku.split(":")
     tenant = c.vendor_ids.get("microsoft") or c.ms_tenant
@@ -676,6 +658,31 @@ def write_static(root: Path, period: str, clients: list[Client], products: list[
     (root / "recon.toml").write_text('currency = "USD"\n', encoding="utf-8")
 
 
+def write_month(
+    out: Path,
+    period: str,
+    people: list[Client],
+    products: list[Product],
+    lines: int,
+    seed: int,
+    rng: random.Random,
+    partner_center: bool,
+) -> tuple[int, list[dict[str, str]]]:
+    """One month's inputs (and the mappings); its delivered lines and unmapped ground truth."""
+    extra = max(2, lines // 500)  # 0.2 % of lines: unmapped customers and SKUs
+    allocate(people, lines, extra)
+    w = Writers(out, period, partner_center)
+    try:
+        written = sum(
+            write_client(w, c, period, random.Random(f"{seed}:{c.index}")) for c in people
+        )
+        truth = write_extras(w, people, products, extra, rng, period)
+    finally:
+        w.close()
+    write_static(out, period, people, products)
+    return written + extra, truth
+
+
 def generate(
     out: Path,
     *,
@@ -686,8 +693,13 @@ def generate(
     rate: float = 0.03,
     partner_center: bool = False,
     force: bool = False,
+    months: int = 1,
 ) -> dict[str, object]:
     """Write one scale workspace to ``out``; returns its manifest (also in manifest.json).
+
+    ``months`` > 1 adds the months before ``period`` (for the trends notebook): the same
+    clients, products, quantities and mappings, ``lines`` lines each, with the discrepancies
+    drawn afresh per month (ground_truth.csv and the Partner Center CSV are ``period``'s only).
 
     Raises:
         SystemExit: ``out`` exists (without ``force``) or ``lines`` is too small.
@@ -701,18 +713,7 @@ def generate(
     products = make_products(rng)
     people = make_clients(clients, rng)
     plan(people, products, rng, rate)
-    extra = max(2, lines // 500)  # 0.2 % of lines: unmapped customers and SKUs
-    allocate(people, lines, extra)
-    w = Writers(out, period, partner_center)
-    try:
-        written = sum(
-            write_client(w, c, period, random.Random(f"{seed}:{c.index}")) for c in people
-        )
-        truth = write_extras(w, people, products, extra, rng, period)
-        written += extra
-    finally:
-        w.close()
-    write_static(out, period, people, products)
+    written, truth = write_month(out, period, people, products, lines, seed, rng, partner_center)
     for c in people:
         for k in c.keys:
             if k.kind:
@@ -730,6 +731,13 @@ def generate(
         wr = csv.DictWriter(fh, fieldnames=list(truth[0]), lineterminator="\n")
         wr.writeheader()
         wr.writerows(truth)
+    periods = [period]
+    for _ in range(months - 1):
+        y, m = map(int, periods[0].split("-"))
+        periods.insert(0, f"{y - (m == 1)}-{(m - 2) % 12 + 1:02d}")
+        month_rng = random.Random(f"{seed}:{periods[0]}")
+        replant(people, month_rng, rate)
+        write_month(out, periods[0], people, products, lines, seed, month_rng, False)
     manifest = {
         "version": VERSION,
         "period": period,
@@ -740,6 +748,7 @@ def generate(
         "keys": sum(len(c.keys) for c in people),
         "planted": len(truth),
         "partner_center": partner_center,
+        "periods": periods,
         "seconds": round(time.perf_counter() - started, 1),
         "bytes_delivered": (out / "inputs" / period / "delivered.csv").stat().st_size,
     }
@@ -754,6 +763,7 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--clients", type=int, default=1000)
     ap.add_argument("--lines", type=int, default=1_000_000)
     ap.add_argument("--period", default=PERIOD)
+    ap.add_argument("--months", type=int, default=1, help="months to write, ending with --period")
     ap.add_argument("--seed", type=int, default=SEED)
     ap.add_argument("--rate", type=float, default=0.03, help="share of keys with a discrepancy")
     ap.add_argument(
@@ -772,6 +782,7 @@ def main(argv: list[str] | None = None) -> None:
         rate=args.rate,
         partner_center=args.partner_center,
         force=args.force,
+        months=args.months,
     )
     print(json.dumps(manifest))
 

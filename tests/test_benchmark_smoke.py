@@ -48,12 +48,14 @@ def test_tiny_benchmark_runs_every_step(tmp_path: Path) -> None:
             "5000",
             "--fuzzy",
             "400",
+            "--report-clients",
+            "6",
             "--out",
             str(out),
         ],
         capture_output=True,
         text=True,
-        timeout=120,
+        timeout=300,
         check=False,
     )
     assert proc.returncode == 0, proc.stderr[-2000:]
@@ -68,5 +70,8 @@ def test_tiny_benchmark_runs_every_step(tmp_path: Path) -> None:
     assert results["fuzzy"]["suggestions"] > 0
     table = (out / "results.md").read_text()
     assert "| 5,000 | pandas |" in table and "| 5,000 | duckdb |" in table
-    assert "TODO" in table  # the report row is measured elsewhere, never invented here
+    report = results["report"]
+    assert "error" not in report["render"] and "error" not in report["baseline"], report
+    assert report["render"]["s"] > report["baseline"]["s"] > 0
+    assert "| 6 clients, " in table and "monthly report for 6 clients" in table
     assert table in proc.stdout
