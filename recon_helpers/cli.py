@@ -193,7 +193,8 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     sealed = document["seal"]
     print(f"{period} signed by {args.role} {sealed['name']}: ledger entry seq {sealed['seq']}, "
           f"status now {document['status']}")
-    print(f"  seal hash: {sealed['hash']} (keep a copy outside the workspace)")
+    print(f"  seal hash: {sealed['hash']} (keep a copy outside the workspace; "
+          "recon verify --seal <hash> checks the ledger still holds it)")
     for group in GROUPS:
         print(f"  {group}: {len(sealed.get(group) or {})} file(s) sealed")
     print(f"  ledger head at the seal: {sealed['ledger_head']}")
@@ -207,7 +208,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
     from recon_helpers.signoff import status, verify
 
     ws, period = _workspace(args), _period(args)
-    problems = verify(ws, period)
+    problems = verify(ws, period, args.seals or ())
     print(f"{period}: sign-off status {status(ws, period)}")
     if not problems:
         print(f"{period}: intact (report, inputs, mappings, settings and ledger as sealed)")
@@ -281,8 +282,11 @@ def build_parser() -> argparse.ArgumentParser:
                "different reviewer)", cmd_signoff)
     sign.add_argument("--role", required=True, choices=("preparer", "reviewer"))
     sign.add_argument("--name", required=True, help="who signs")
-    add("verify", "check the signed report, inputs, mappings and ledger against the seal",
-        cmd_verify)
+    ver = add("verify", "check the signed report, inputs, mappings and ledger against the seal",
+              cmd_verify)
+    ver.add_argument("--seal", dest="seals", action="append", metavar="HASH",
+                     help="a seal hash kept outside the workspace (repeatable): it must still "
+                          "be a sign-off of the month in the ledger")
     adj = add("adjustments", "write the agreement and invoice changes the decisions imply "
               "(.csv or .xlsx)", cmd_adjustments)
     adj.add_argument("--out", required=True, help="file to write (.csv or .xlsx)")

@@ -307,8 +307,21 @@ def _ledger_view(path: Path) -> tuple[list[str], list[Entry] | None]:
         return [str(exc)], None
 
 
-def verify(workspace: Workspace, period: str) -> list[str]:
+def _unanchored(kept: Sequence[str], month: list[Entry], period: str) -> list[str]:
+    """A problem for each kept seal hash that is not a sign-off of the month in the ledger."""
+    seals = {e.hash for e in month if e.entry_type == "signoff"}
+    return [f"the kept seal hash {h} is not a sign-off of {period} in the ledger: the ledger "
+            "was rewritten, or the hash is of another month or workspace"
+            for h in dict.fromkeys(k.strip().lower() for k in kept) if h not in seals]
+
+
+def verify(workspace: Workspace, period: str, kept_seals: Sequence[str] = ()) -> list[str]:
     """Recompute every hash of the month's latest seal and check the ledger chain.
+
+    Args:
+        kept_seals: seal hashes kept outside the workspace (``recon signoff`` prints them).
+            Each must still be a sign-off of ``period`` in the ledger: the anchor that
+            detects a ledger and ``signoff.json`` rewritten together, consistently.
 
     Returns:
         What changed, e.g. ``"report file report.html changed"``, ``"input file x.csv
@@ -346,6 +359,7 @@ def verify(workspace: Workspace, period: str) -> list[str]:
             )
     elif file_seal is not None:
         sealed = file_seal  # the ledger is unreadable; still name the files that changed
+    problems += _unanchored(kept_seals, month, period)
     if sealed is None:
         return [*problems, f"no sign-off recorded for {period}"]
     if entries is not None:

@@ -118,6 +118,22 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
                          "  - report file 04_monthly_report.html changed"]
 
 
+def test_verify_with_a_kept_seal_hash(demo_ws, capsys) -> None:
+    ws = demo_ws
+    fake_report(ws)
+    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 0
+    kept = next(line.split()[2] for line in capsys.readouterr().out.splitlines()
+                if "seal hash:" in line)
+    assert run(ws, "verify", "--seal", kept) == 0
+    assert "2026-10: intact" in capsys.readouterr().out
+    other = "0" * 63 + "1"
+    assert run(ws, "verify", "--seal", kept, "--seal", other) == 1
+    assert capsys.readouterr().out.splitlines()[1:] == [
+        "2026-10: NOT intact, 1 problem(s):",
+        f"  - the kept seal hash {other} is not a sign-off of 2026-10 in the ledger: the ledger "
+        "was rewritten, or the hash is of another month or workspace"]
+
+
 def test_decision_after_the_seal_reopens_the_month(demo_month, demo_ws, capsys) -> None:
     rec, ws = demo_month[1], demo_ws
     folder = fake_report(ws)

@@ -259,3 +259,21 @@ def test_verify_detects_a_truncated_ledger(ws: Workspace) -> None:
 
 def test_verify_without_any_signoff(ws: Workspace) -> None:
     assert verify(ws, PERIOD)[-1] == "no sign-off recorded for 2026-10"
+
+
+def test_a_kept_seal_hash_detects_a_ledger_rewritten_with_its_seal(ws: Workspace) -> None:
+    kept = seal(ws, PERIOD, "preparer", "Alice Martin")["seal"]["hash"]
+    assert verify(ws, PERIOD, [kept.upper()]) == []  # pasted back from an e-mail, any case
+    # a forger changes an input, throws the ledger away and seals again: all self-consistent
+    agreements = ws.inputs(PERIOD) / "agreements.csv"
+    agreements.write_text(AGREEMENTS_CSV.replace(",8,22.00,", ",10,22.00,"), encoding="utf-8")
+    for path in ws.ledger_path.parent.glob(ws.ledger_path.name + "*"):
+        path.unlink()
+    forged = seal(ws, PERIOD, "preparer", "Alice Martin")["seal"]["hash"]
+    assert forged != kept
+    assert verify(ws, PERIOD) == []  # without an anchor outside the workspace: not detected
+    assert verify(ws, PERIOD, [kept, forged]) == [
+        f"the kept seal hash {kept} is not a sign-off of {PERIOD} in the ledger: the ledger was "
+        "rewritten, or the hash is of another month or workspace"
+    ]
+    assert verify(ws, "2026-09", [forged])[0].startswith(f"the kept seal hash {forged} is not")
