@@ -310,4 +310,5 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 130
 
 
-_ = (Decimal, UsageError)
+if __name__ == "__main__":  # python -m recon_helpers.cli (python -m recon_helpers works too)
+    raise SystemExit(main())
