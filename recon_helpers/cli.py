@@ -54,7 +54,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
     ws, period = _workspace(args), _period(args)
     rec = reconcile_period(
-        ws, period, progress=lambda name: print(f"  reading {name}", file=sys.stderr)
+        ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr)
     )
     inv = rec.loaded.inventory
     print(f"Inputs for {period} ({len(inv)} files):")

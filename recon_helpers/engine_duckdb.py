@@ -131,7 +131,7 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
     for rank, path in enumerate(files):
         if path in direct:
             if progress:
-                progress(path.name)
+                progress(f"reading {path.name} (DuckDB)")
             read[path] = read_direct(con, path, *direct[path], settings, rank)
     small = load_files(
         [p for p in files if read.get(p) is None], settings, period, ignored, progress
@@ -140,6 +140,9 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
     ranks = {p.name: r for r, p in enumerate(files)}
     entity_files = set(small.inventory.loc[small.inventory["entity"].eq("delivered"), "file"])
     _add_frame(con, small.delivered, ranks, entity_files)
+    if progress:
+        lines = con.execute("SELECT count(*) FROM dl").fetchone()[0]
+        progress(f"mapping and matching {lines:,} vendor lines (DuckDB)")
     loaded = _combine(small, {p: r for p, r in read.items() if r is not None}, ranks)
     clients = known_clients(loaded.clients, loaded.promised, loaded.billed)
     customers = _customers(con, clients, read_client_map(workspace.clients_map))

@@ -221,6 +221,8 @@ def reconcile_period(
     """Load, map and match one month of a workspace.
 
     Args:
+        progress: called with a short message per step ("reading <file>", then "mapping and
+            matching <n> vendor lines").
         engine: "pandas", "duckdb" or "auto"; default recon.toml's ``engine`` (auto: DuckDB
             for a month whose canonical delivered files exceed ``[duckdb] auto_above_mb``).
 
@@ -232,6 +234,8 @@ def reconcile_period(
     if choose_engine(workspace, period, engine) == "duckdb":
         return reconcile_duckdb(workspace, period, progress=progress)
     loaded = load_period(workspace, period, progress=progress)
+    if progress:
+        progress(f"mapping and matching {len(loaded.delivered):,} vendor lines")
     return reconcile(
         loaded,
         read_client_map(workspace.clients_map),

@@ -41,8 +41,10 @@ def test_reconcile_writes_spec_columns_and_exits_1_on_findings(tmp_path, capsys)
         "10.00",
         "agreements.csv:1;usage.csv:1",
     )
-    text = capsys.readouterr().out
-    assert "under_billed" in text and "Mapping coverage" in text
+    captured = capsys.readouterr()
+    assert "under_billed" in captured.out and "Mapping coverage" in captured.out
+    assert captured.err.splitlines()[-3:] == [  # progress: each file, then the matching
+        "  reading agreements.csv", "  reading usage.csv", "  mapping and matching 1 vendor lines"]
 
 
 def test_reconcile_clean_month_exits_0(tmp_path):

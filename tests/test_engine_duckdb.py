@@ -27,9 +27,16 @@ PERIOD = "2026-10"
 
 def assert_same(ws: Workspace, period: str) -> tuple[object, object]:
     """Both engines on one month: equal findings, three-way table, customers and the rest."""
-    a = reconcile_period(ws, period, engine="pandas")
-    b = reconcile_period(ws, period, engine="duckdb")
+    steps: dict[str, list[str]] = {"pandas": [], "duckdb": []}
+    a = reconcile_period(ws, period, steps["pandas"].append, engine="pandas")
+    b = reconcile_period(ws, period, steps["duckdb"].append, engine="duckdb")
     assert (a.engine, b.engine) == ("pandas", "duckdb")
+    lines = f"{len(a.loaded.delivered):,} vendor lines"  # both say what they read and match
+    assert steps["pandas"][-1] == f"mapping and matching {lines}"
+    assert steps["duckdb"][-1] == f"mapping and matching {lines} (DuckDB)"
+    files = [f"reading {name}" for name in a.loaded.inventory["file"]]
+    assert steps["pandas"][:-1] == files  # DuckDB hands a ragged file back: read twice
+    assert set(files) == {s.removesuffix(" (DuckDB)") for s in steps["duckdb"][:-1]}
     pd.testing.assert_frame_equal(a.findings, b.findings)
     pd.testing.assert_frame_equal(a.three_way, b.three_way)
     pd.testing.assert_frame_equal(a.customers, b.customers)

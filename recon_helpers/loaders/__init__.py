@@ -274,7 +274,7 @@ def load_files(
     loads = []
     for path in files:
         if progress:
-            progress(path.name)
+            progress(f"reading {path.name}")
         loads.append(load_file(path, settings))
     entities: dict[str, list[pd.DataFrame]] = {}
     for fl in loads:
