@@ -44,6 +44,7 @@ from recon_helpers.workspace import Settings
 # the columns found here; reconcile adds the period, the client's name and the sources
 RULE_COLUMNS = [c for c in DISCREPANCY_COLUMNS if c not in ("period", "client_name", "sources")]
 
+
 def _tolerances(product_ids: pd.Series, settings: Settings) -> pd.DataFrame:
     """Per row: absolute quantity tolerance (fixed), percent as a fraction, amount tolerance."""
     rows = {}

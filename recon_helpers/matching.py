@@ -16,9 +16,7 @@ import pandas as pd
 
 from recon_helpers.mapping import apply_product_map, customer_key
 from recon_helpers.proration import is_live, weighted_quantity
-from recon_helpers.schemas import (
-    QTY_SCALE,
-)
+from recon_helpers.schemas import QTY_SCALE
 from recon_helpers.workspace import Settings
 
 KEY = ["client_id", "product_id"]
