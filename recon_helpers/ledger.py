@@ -21,6 +21,7 @@ from __future__ import annotations
 import hashlib
 import json
 import sqlite3
+import time
 from collections.abc import Iterator, Mapping
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -196,7 +197,7 @@ class Ledger:
             return
         with self._guard("prepare"):
             self._conn.execute("PRAGMA synchronous=FULL")  # per connection: commits reach disk
-            self._conn.execute("PRAGMA journal_mode=WAL")
+            self._set_wal()
             if not self._has_table():
                 self._conn.execute("BEGIN IMMEDIATE")
                 try:
@@ -208,6 +209,22 @@ class Ledger:
                     self._rollback()
                     raise
         self._ready = True
+
+    def _set_wal(self) -> None:
+        """Switch to WAL, waiting up to ``timeout`` for another process's lock.
+
+        The busy timeout does not cover a journal-mode change: two processes creating the
+        ledger together saw "database is locked" at once, so the change is retried here.
+        """
+        deadline = time.monotonic() + self.timeout
+        while True:
+            try:
+                self._conn.execute("PRAGMA journal_mode=WAL")
+                return
+            except sqlite3.OperationalError as exc:
+                if "locked" not in str(exc) or time.monotonic() >= deadline:
+                    raise
+                time.sleep(0.02)
 
     def _rollback(self) -> None:
         if self._conn.in_transaction:
