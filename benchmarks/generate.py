@@ -441,37 +441,12 @@ def write_client(w: Writers, c: Client, period: str, rng: random.Random) -> int:
         p = k.product
         if k.agreed is not None:
             price = _money(k.price_cents * 10_000)
-            w.promised.writerow(
-                [
-                    c.client_id,
-                    c.name,
-                    agreement,
-                    p.product_id,
-                    p.description,
-                    k.agreed,
-                    price,
-                    _money(p.agreement_cost_micro),
-                    c.currency,
-                    "2025-01-01",
-                    "",
-                ]
-            )
+            agreed = [c.client_id, c.name, agreement, p.product_id, p.description]
+            w.promised.writerow([*agreed, k.agreed, price, _money(p.agreement_cost_micro),
+                                 c.currency, "2025-01-01", ""])
             if c.index % 97 == 3:  # an old line cancelled before the month: not live
-                w.promised.writerow(
-                    [
-                        c.client_id,
-                        c.name,
-                        agreement,
-                        p.product_id,
-                        p.description,
-                        k.agreed + 3,
-                        price,
-                        "",
-                        c.currency,
-                        "2024-01-01",
-                        "2025-12-31",
-                    ]
-                )
+                w.promised.writerow([*agreed, k.agreed + 3, price, "", c.currency,
+                                     "2024-01-01", "2025-12-31"])
         if k.invoiced is not None:
             inv_price = _money(k.invoice_price_cents * 10_000)
             w.billed.writerow(

@@ -34,6 +34,18 @@ def demo_month(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
 
 @pytest.fixture
+def demo(demo_month):  # type: ignore[no-untyped-def]
+    """The shared demo workspace folder; read only (``demo_ws`` is a copy to write to)."""
+    return demo_month[0]
+
+
+@pytest.fixture
+def rec(demo_month):  # type: ignore[no-untyped-def]
+    """The shared demo workspace's 2026-10 reconciliation; read only."""
+    return demo_month[1]
+
+
+@pytest.fixture
 def demo_ws(demo_month, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A private copy of the demo workspace (reports go to tmp_path/reports)."""
     import shutil

@@ -5,12 +5,19 @@ from __future__ import annotations
 import csv
 import subprocess
 import sys
+from pathlib import Path
 
 import pytest
 
 from recon_helpers.cli import main
 from recon_helpers.schemas import DISCREPANCY_COLUMNS
 from tests.workspace_builder import build, d, p
+
+
+def reconcile_to(tmp_path: Path, out: Path) -> int:
+    """``recon reconcile`` of the workspace in tmp_path/data, findings written to ``out``."""
+    return main(["reconcile", "--workspace", str(tmp_path / "data"), "--period", "2026-10",
+                 "--out", str(out)])
 
 
 def test_reconcile_writes_spec_columns_and_exits_1_on_findings(tmp_path, capsys):
@@ -20,17 +27,7 @@ def test_reconcile_writes_spec_columns_and_exits_1_on_findings(tmp_path, capsys)
         promised=[p("acme", "EDR", "10", "5")],
     )
     out = tmp_path / "findings.csv"
-    code = main(
-        [
-            "reconcile",
-            "--workspace",
-            str(tmp_path / "data"),
-            "--period",
-            "2026-10",
-            "--out",
-            str(out),
-        ]
-    )
+    code = reconcile_to(tmp_path, out)
     assert code == 1
     with out.open() as fh:
         rows = list(csv.reader(fh))
@@ -65,17 +62,7 @@ def test_reconcile_xlsx_output(tmp_path):
         promised=[p("acme", "EDR", "10", "5")],
     )
     out = tmp_path / "findings.xlsx"
-    main(
-        [
-            "reconcile",
-            "--workspace",
-            str(tmp_path / "data"),
-            "--period",
-            "2026-10",
-            "--out",
-            str(out),
-        ]
-    )
+    reconcile_to(tmp_path, out)
     ws = openpyxl.load_workbook(out).active
     header = [c.value for c in next(ws.iter_rows(max_row=1))]
     assert tuple(header[: len(DISCREPANCY_COLUMNS)]) == DISCREPANCY_COLUMNS

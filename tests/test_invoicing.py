@@ -10,11 +10,10 @@ from decimal import Decimal
 from pathlib import Path
 
 import pandas as pd
-import pytest
 from openpyxl import load_workbook
 
 from recon_helpers import cli
-from recon_helpers.demo import build_months, write_demo
+from recon_helpers.demo import build_months
 from recon_helpers.exports import write_table
 from recon_helpers.invoicing import (
     INVOICE_COLUMNS,
@@ -31,18 +30,6 @@ from recon_helpers.workspace import Workspace
 
 PERIOD = "2026-10"
 INVOICE_FILES = ("cw-invoice-products.json", "cw-invoices.json")
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("invoicing") / "data"
-    write_demo(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def rec(demo: Path) -> Reconciliation:
-    return reconcile_period(Workspace.open(demo), PERIOD)
 
 
 def _agreements() -> dict[tuple[str, str], Decimal]:

@@ -6,32 +6,17 @@ import csv
 import dataclasses
 import re
 from decimal import Decimal
-from pathlib import Path
 
 import pandas as pd
 import plotly.graph_objects as go
-import pytest
 
 from recon_helpers import charts, margins
-from recon_helpers.demo import PERIODS, write_demo
-from recon_helpers.reconcile import Reconciliation, reconcile_period
+from recon_helpers.demo import PERIODS
 from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE
 from recon_helpers.workspace import Workspace, parse_settings
 
 PERIOD = "2026-10"
 HOSTILE = '<img src=x onerror="alert(1)">'
-
-
-@pytest.fixture(scope="module")
-def demo(tmp_path_factory) -> Path:
-    root = tmp_path_factory.mktemp("margins") / "data"
-    write_demo(root)
-    return root
-
-
-@pytest.fixture(scope="module")
-def rec(demo: Path) -> Reconciliation:
-    return reconcile_period(Workspace.open(demo), PERIOD)
 
 
 def test_margin_is_revenue_minus_cost_on_every_line(rec) -> None:
