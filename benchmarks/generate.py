@@ -42,13 +42,13 @@ import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from recon_helpers.loaders.canonical import (
+from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.ingest.loaders.canonical import (
     BILLED_FIELDS,
     DELIVERED_FIELDS,
     PROMISED_FIELDS,
     spec_header,
 )
-from recon_helpers.schemas import DISCREPANCY_KINDS
 
 PERIOD = "2026-10"
 SEED = 7
@@ -338,7 +338,7 @@ class Writers:
         self.billed = self._open(month / "billed.csv", BILLED_HEADER)
         self.pc = None
         if partner_center:
-            from recon_helpers.demo_exports import MS_HEADER
+            from recon_helpers.demo.exports import MS_HEADER
 
             folder = root / "partner_center" / period
             folder.mkdir(parents=True)
@@ -373,7 +373,7 @@ def _pc_row(
     period: str, c: Client, p: Product, qty: str, sub: str, start: str, end: str, rng: random.Random
 ) -> list[str]:
     """One Partner Center NCE reconciliation row (the 47 columns of demo_exports.MS_HEADER)."""
-    from recon_helpers.demo_exports import PARTNER_ID
+    from recon_helpers.demo.exports import PARTNER_ID
 
     product_id, sku_id = p.ms_sku.split(":")
     tenant = c.vendor_ids.get("microsoft") or c.ms_tenant

@@ -120,10 +120,10 @@ def _truth(ws: Path, findings) -> dict[str, int]:  # type: ignore[no-untyped-def
 
 
 def step_pandas(ws: Path) -> dict[str, object]:
-    from recon_helpers.loaders import load_period
-    from recon_helpers.mapping import read_client_map, read_product_map
-    from recon_helpers.reconcile import reconcile
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
+    from recon_helpers.ingest.loaders import load_period
+    from recon_helpers.reconcile.mapping import read_client_map, read_product_map
+    from recon_helpers.reconcile.run import reconcile
 
     workspace = Workspace.open(ws)
     _reset_peak()
@@ -150,8 +150,8 @@ def step_pandas(ws: Path) -> dict[str, object]:
 
 
 def step_duckdb(ws: Path) -> dict[str, object]:
-    from recon_helpers.reconcile import reconcile_period
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
+    from recon_helpers.reconcile.run import reconcile_period
 
     _reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
@@ -211,7 +211,7 @@ def step_floor(ws: Path) -> dict[str, object]:
 
 
 def step_pc_load(path: Path) -> dict[str, object]:
-    from recon_helpers.loaders import load_file
+    from recon_helpers.ingest.loaders import load_file
 
     _reset_peak()
     t0 = time.perf_counter()
@@ -240,7 +240,7 @@ def fuzzy_inputs(n: int):  # type: ignore[no-untyped-def]
     import pandas as pd
     from generate import make_clients
 
-    from recon_helpers.mapping import normalise_name
+    from recon_helpers.reconcile.mapping import normalise_name
 
     rng = random.Random(11)
     clients = make_clients(n, rng)
@@ -265,7 +265,7 @@ def fuzzy_inputs(n: int):  # type: ignore[no-untyped-def]
 
 
 def step_fuzzy(n: int) -> dict[str, object]:
-    from recon_helpers.mapping import suggest
+    from recon_helpers.reconcile.mapping import suggest
 
     names, choices = fuzzy_inputs(n)
     base = _peak_mb()
@@ -282,8 +282,8 @@ def step_fuzzy(n: int) -> dict[str, object]:
 
 
 def step_report(ws: Path) -> dict[str, object]:
-    from recon_helpers.report import MANIFEST, render_period
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
+    from recon_helpers.render.report import MANIFEST, render_period
 
     _reset_peak()
     with _children_peak() as kernels:
@@ -311,8 +311,8 @@ def step_report_baseline(ws: Path) -> dict[str, object]:
 
     import nbformat
 
-    from recon_helpers.report import execute, notebook_paths, parameters_for
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
+    from recon_helpers.render.report import execute, notebook_paths, parameters_for
 
     paths = notebook_paths()
     nb = nbformat.read(paths[0], as_version=4)

@@ -2,7 +2,11 @@
 
 The notebooks import modules by name, e.g.::
 
-    from recon_helpers import reconcile, report, views
+    from recon_helpers.reconcile.run import run as reconcile
+
+    from recon_helpers.render import report
+
+    from recon_helpers.present import views
     rec = reconcile.reconcile_period(Workspace.open("data"), "2026-10")
 
 Modules: ``workspace`` (paths, recon.toml), ``readers``/``parsing``/``validation``/``loaders``

@@ -14,8 +14,8 @@ from pathlib import Path
 
 import pandas as pd
 
-from recon_helpers.errors import ReconError, UsageError
-from recon_helpers.workspace import Workspace, check_period
+from recon_helpers.core.errors import ReconError, UsageError
+from recon_helpers.core.workspace import Workspace, check_period
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -38,7 +38,7 @@ def _table(frame: pd.DataFrame, limit: int = 40) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     """Write the bundled demo workspace."""
-    from recon_helpers.demo import write_demo
+    from recon_helpers.demo.write import write_demo
 
     root = Path(args.workspace)
     summary = write_demo(root, force=args.force)
@@ -49,8 +49,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Load, map and match one month; print a summary; optionally write the findings."""
-    from recon_helpers.reconcile import reconcile_period
-    from recon_helpers.summary import impact_by_kind, top_clients
+    from recon_helpers.reconcile.run import reconcile_period
+    from recon_helpers.reconcile.summary import impact_by_kind, top_clients
 
     ws, period = _workspace(args), _period(args)
     rec = reconcile_period(
@@ -71,15 +71,15 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     print(_table(impact_by_kind(rec.findings)))
     print("\nClients with the largest impact:")
     print(_table(top_clients(rec.findings, 10)))
-    from recon_helpers.resolution import mark_findings
+    from recon_helpers.audit.status import mark_findings
 
     marked = mark_findings(rec.findings, ws, period)  # decisions from the ledger, if any
     n_open = int(marked["status"].eq("open").sum())
     print(f"\nResolution: {n_open} open, {len(marked) - n_open} resolved "
           f"(decisions in {ws.ledger_path})")
     if args.out:
-        from recon_helpers.exports import write_table
-        from recon_helpers.summary import findings_for_export
+        from recon_helpers.core.exports import write_table
+        from recon_helpers.reconcile.summary import findings_for_export
 
         out = Path(args.out)
         write_table(findings_for_export(marked), out)
@@ -89,7 +89,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the month's notebooks into reports/<period>/ and print the paths."""
-    from recon_helpers.report import MANIFEST, render_period
+    from recon_helpers.render.report import MANIFEST, render_period
 
     ws, period = _workspace(args), _period(args)
     folder = render_period(ws, period, args.client_ids or (), timeout=args.timeout,
@@ -111,8 +111,7 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
     import papermill as pm
 
-    from recon_helpers import report
-
+    from recon_helpers.render import report
     ws = _workspace(args)
     period = _period(args) if args.period else (ws.periods() or [""])[-1]
     if not period:
@@ -141,14 +140,14 @@ def cmd_lab(args: argparse.Namespace) -> int:
 
 def cmd_invoice(args: argparse.Namespace) -> int:
     """Write the month's expected invoice lines (CSV or XLSX) in a shape a PSA import takes."""
-    from recon_helpers.exports import write_table
-    from recon_helpers.invoicing import (
+    from recon_helpers.audit.decisions import latest_decisions
+    from recon_helpers.billing.invoicing import (
         expected_invoice,
         invoice_for_export,
         invoice_totals,
-        load_decisions,
     )
-    from recon_helpers.reconcile import reconcile_period
+    from recon_helpers.core.exports import write_table
+    from recon_helpers.reconcile.run import reconcile_period
 
     ws, period, out = _workspace(args), _period(args), Path(args.out)
     if out.suffix.lower() not in (".csv", ".xlsx"):
@@ -158,7 +157,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     unknown = sorted(set(clients) - set(rec.clients["client_id"]))
     if unknown:
         raise UsageError(f"--client: no client {unknown} in {period}")
-    lines = expected_invoice(rec, load_decisions(ws, period), clients)
+    lines = expected_invoice(rec, latest_decisions(ws, period), clients)
     write_table(invoice_for_export(lines), out, sheet_name=f"invoice {period}")
     totals = invoice_totals(lines)
     print(f"Expected invoice {period}: {len(lines)} lines for {len(totals)} client(s)")
@@ -176,7 +175,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
 
 def cmd_statement(args: argparse.Namespace) -> int:
     """Render one client statement per --client into reports/<period>/clients/."""
-    from recon_helpers.statements import render_statement
+    from recon_helpers.billing.statements import render_statement
 
     ws, period = _workspace(args), _period(args)
     for client_id in dict.fromkeys(args.client_ids):
@@ -186,7 +185,7 @@ def cmd_statement(args: argparse.Namespace) -> int:
 
 def cmd_signoff(args: argparse.Namespace) -> int:
     """Seal the month's rendered report as preparer or reviewer (exit 2 when refused)."""
-    from recon_helpers.signoff import GROUPS, SEAL_FILE, SEAL_PAGE, seal
+    from recon_helpers.audit.signoff import GROUPS, SEAL_FILE, SEAL_PAGE, seal
 
     ws, period = _workspace(args), _period(args)
     document = seal(ws, period, args.role, args.name)
@@ -205,7 +204,7 @@ def cmd_signoff(args: argparse.Namespace) -> int:
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Recompute the month's seal; exit 0 when intact, 1 naming every change."""
-    from recon_helpers.signoff import status, verify
+    from recon_helpers.audit.signoff import status, verify
 
     ws, period = _workspace(args), _period(args)
     problems = verify(ws, period, args.seals or ())
@@ -221,7 +220,7 @@ def cmd_verify(args: argparse.Namespace) -> int:
 
 def cmd_adjustments(args: argparse.Namespace) -> int:
     """Write the agreement and invoice changes the month's decisions imply."""
-    from recon_helpers.adjustments import write_adjustments
+    from recon_helpers.billing.adjustments import write_adjustments
 
     ws, period = _workspace(args), _period(args)
     path, table = write_adjustments(ws, period, args.out)

@@ -24,9 +24,9 @@ def demo_month(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
     A template: tests copy it (``demo_ws``) before recording decisions or writing reports.
     """
-    from recon_helpers.demo import write_demo
-    from recon_helpers.reconcile import reconcile_period
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
+    from recon_helpers.demo.write import write_demo
+    from recon_helpers.reconcile.run import reconcile_period
 
     root = tmp_path_factory.mktemp("demo-template") / "data"
     write_demo(root)
@@ -50,7 +50,7 @@ def demo_ws(demo_month, tmp_path: Path):  # type: ignore[no-untyped-def]
     """A private copy of the demo workspace (reports go to tmp_path/reports)."""
     import shutil
 
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
 
     shutil.copytree(demo_month[0], tmp_path / "data")
     return Workspace.open(tmp_path / "data")

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import sys
 
-from recon_helpers.ledger import Ledger
+from recon_helpers.audit.ledger import Ledger
 
 
 def main(argv: list[str]) -> int:

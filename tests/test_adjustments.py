@@ -9,10 +9,11 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from recon_helpers import resolution
-from recon_helpers.adjustments import ADJUSTMENT_COLUMNS, adjustments, write_adjustments
+from recon_helpers.audit import status as resolution
+from recon_helpers.audit.decisions import record_decision
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.billing.adjustments import ADJUSTMENT_COLUMNS, adjustments, write_adjustments
 from recon_helpers.cli import main
-from recon_helpers.ledger import Ledger, record_decision
 from tests.workspace_builder import b, build, d, p
 
 PERIOD = "2026-10"
@@ -98,7 +99,7 @@ def hostile_workspace(root: Path):  # type: ignore[no-untyped-def]
 
 def test_formula_injection_round_trip_through_csv_and_xlsx(tmp_path: Path) -> None:
     ws = hostile_workspace(tmp_path / "data")
-    from recon_helpers.reconcile import reconcile_period
+    from recon_helpers.reconcile.run import reconcile_period
 
     rec = reconcile_period(ws, PERIOD)
     k = keys(rec)
@@ -156,6 +157,6 @@ def test_cli_adjustments_writes_the_file(tmp_path: Path, capsys: pytest.CaptureF
 
 
 def keys_for(ws) -> dict[str, str]:  # type: ignore[no-untyped-def]
-    from recon_helpers.reconcile import reconcile_period
+    from recon_helpers.reconcile.run import reconcile_period
 
     return keys(reconcile_period(ws, PERIOD))

@@ -15,8 +15,8 @@ from pathlib import Path
 import nbformat
 import pytest
 
-from recon_helpers.report import MANIFEST, NOTEBOOKS_DIR, render_period
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.render.report import MANIFEST, NOTEBOOKS_DIR, render_period
 from tests.test_notebooks import NOTEBOOKS, render_demo_once
 from tests.workspace_builder import b, build, d, p
 

@@ -9,8 +9,9 @@ import pandas as pd
 import plotly.graph_objects as go
 import pytest
 
-from recon_helpers import charts, trends
-from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE
+from recon_helpers.analysis import trends
+from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE
+from recon_helpers.present import charts
 
 HOSTILE = '<img src=x onerror="alert(1)">'
 ESCAPED = "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;"

@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 
 from recon_helpers.cli import main
-from recon_helpers.schemas import DISCREPANCY_COLUMNS
+from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
 from tests.workspace_builder import build, d, p
 
 

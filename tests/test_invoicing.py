@@ -13,20 +13,21 @@ import pandas as pd
 from openpyxl import load_workbook
 
 from recon_helpers import cli
-from recon_helpers.demo import build_months
-from recon_helpers.exports import write_table
-from recon_helpers.invoicing import (
+from recon_helpers.audit.decisions import decisions_frame, latest_decisions, record_decision
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.billing.invoicing import (
     INVOICE_COLUMNS,
     TRUE_UP_KINDS,
     canonical_billed,
     expected_invoice,
     invoice_for_export,
     invoice_totals,
-    load_decisions,
 )
-from recon_helpers.ledger import Ledger, record_decision
-from recon_helpers.reconcile import Reconciliation, reconcile_period
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.exports import write_table
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.demo.plan import build_months
+from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.reconcile.run import reconcile_period
 
 PERIOD = "2026-10"
 INVOICE_FILES = ("cw-invoice-products.json", "cw-invoices.json")
@@ -105,7 +106,7 @@ def _decisions(tmp_path: Path, rec: Reconciliation, choices: dict[tuple[str, str
                 action, values = choice[0], dict(choice[1:]) if len(choice) > 1 else {}
                 record_decision(ledger, PERIOD, f.key, action, "test", "auditor", kind=f.kind,
                                 **values)
-        return ledger.decisions(PERIOD)
+        return decisions_frame(ledger, PERIOD)
 
 
 def test_decisions_change_the_lines(tmp_path, rec) -> None:
@@ -173,8 +174,8 @@ def test_true_ups_are_the_only_difference_left_against_the_agreements(tmp_path, 
                     strict=True)) == {k: -v for k, v in true_ups.items()}
 
 
-def test_load_decisions_without_a_ledger_is_empty(demo) -> None:
-    assert load_decisions(Workspace.open(demo), PERIOD).empty
+def test_latest_decisions_without_a_ledger_is_empty(demo) -> None:
+    assert latest_decisions(Workspace.open(demo), PERIOD).empty
     assert not (demo / "ledger.sqlite").exists()
 
 

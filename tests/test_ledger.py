@@ -16,8 +16,9 @@ from pathlib import Path
 
 import pytest
 
-from recon_helpers.errors import LedgerError, ReconError
-from recon_helpers.ledger import GENESIS, Action, Ledger, entry_hash, record_decision
+from recon_helpers.audit.decisions import Action, decisions_frame, record_decision
+from recon_helpers.audit.ledger import GENESIS, Ledger, entry_hash
+from recon_helpers.core.errors import LedgerError, ReconError
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "ledger_worker.py"
@@ -242,7 +243,7 @@ def test_record_decision_validates_and_latest_supersedes(tmp_path: Path) -> None
         ledger, PERIOD, KEYS[0], "accept", "client keeps 20 seats until renewal", "bob", **common
     )
     record_decision(ledger, "2026-11", KEYS[0], "accept", "other month", "bob")
-    frame = ledger.decisions(PERIOD)
+    frame = decisions_frame(ledger, PERIOD)
     assert list(frame.columns[:8]) == [
         "key",
         "action",
@@ -263,7 +264,7 @@ def test_record_decision_validates_and_latest_supersedes(tmp_path: Path) -> None
     assert adjusted["new_quantity"] == "25" and adjusted["impact"] == "431.25"
     assert adjusted["currency"] == "USD"
     assert frame["key"].dtype == object
-    assert ledger.decisions("2026-12").empty
+    assert decisions_frame(ledger, "2026-12").empty
 
 
 def test_concurrent_appends_from_two_processes(tmp_path: Path) -> None:

@@ -15,13 +15,14 @@ import openpyxl
 import pandas as pd
 import pytest
 
-from recon_helpers.errors import UnknownFormatError
-from recon_helpers.loaders import FORMATS, detect_format, load_file, load_period
-from recon_helpers.loaders.microsoft_nce import RATE_SCALE, truncate_convert
-from recon_helpers.loaders.pax8 import inclusive_end
-from recon_helpers.readers import _norm_header, read_raw
-from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE, money, qty
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.errors import UnknownFormatError
+from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, money, qty
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import FORMATS, detect_format, load_file, load_period
+from recon_helpers.ingest.loaders.microsoft_nce import RATE_SCALE, truncate_convert
+from recon_helpers.ingest.loaders.pax8 import inclusive_end
+from recon_helpers.ingest.raw import norm_header
+from recon_helpers.ingest.readers import read_raw
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 MS = FIXTURES / "microsoft_nce_invoice_recon.csv"
@@ -48,13 +49,13 @@ BANK = "e74bc79a-71ce-414e-a8e9-d6a155933f86"
 
 def _fitting(raw) -> list[str]:
     """Every registered format whose signature, excludes and container fit the file."""
-    present = {_norm_header(c) for c in raw.data.columns}
+    present = {norm_header(c) for c in raw.data.columns}
     return [
         f.name
         for f in FORMATS
         if raw.kind in f.kinds
         and f.normalized_signature() <= present
-        and not ({_norm_header(c) for c in f.excludes} & present)
+        and not ({norm_header(c) for c in f.excludes} & present)
         and (f.container is None or raw.kind != "json" or f.container == raw.container)
     ]
 

@@ -10,11 +10,12 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recon_helpers.loaders import autotask, connectwise, detect_format, load_period
-from recon_helpers.loaders.connectwise import mul_div_round
-from recon_helpers.readers import _norm_header, read_raw
-from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE, money, qty
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, money, qty
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import autotask, connectwise, detect_format, load_period
+from recon_helpers.ingest.loaders.connectwise import mul_div_round
+from recon_helpers.ingest.raw import norm_header
+from recon_helpers.ingest.readers import read_raw
 
 FORMATS_DIR = Path(__file__).parent / "fixtures" / "formats"
 CW_FILES = sorted(FORMATS_DIR.glob("connectwise_*.json"))
@@ -66,13 +67,13 @@ def test_every_psa_format_has_a_fixture() -> None:
 def test_fixture_detected_as_itself_only(path: Path) -> None:
     raw = read_raw(path)
     assert detect_format(raw).name == path.stem
-    present = {_norm_header(c) for c in raw.data.columns}
+    present = {norm_header(c) for c in raw.data.columns}
     family = connectwise.FORMATS if path.stem.startswith("connectwise") else autotask.FORMATS
     fitting = [
         f.name
         for f in family
         if f.normalized_signature() <= present
-        and not ({_norm_header(c) for c in f.excludes} & present)
+        and not ({norm_header(c) for c in f.excludes} & present)
         and f.container == raw.container
     ]
     assert fitting == [path.stem]

@@ -7,8 +7,8 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
-from recon_helpers.errors import ConfigError
-from recon_helpers.mapping import (
+from recon_helpers.core.errors import ConfigError
+from recon_helpers.reconcile.mapping import (
     confirm_client,
     confirm_product,
     known_clients,
@@ -118,7 +118,7 @@ def test_confirmed_suggestion_removes_the_unmapped_finding(tmp_path):
         top.vendor_customer_name,
         top.client_id,
     )
-    from recon_helpers.reconcile import reconcile_period
-    from recon_helpers.workspace import Workspace
+    from recon_helpers.core.workspace import Workspace
+    from recon_helpers.reconcile.run import reconcile_period
 
     assert kinds(reconcile_period(Workspace.open(tmp_path), "2026-10")) == []

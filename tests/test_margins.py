@@ -10,10 +10,11 @@ from decimal import Decimal
 import pandas as pd
 import plotly.graph_objects as go
 
-from recon_helpers import charts, margins
-from recon_helpers.demo import PERIODS
-from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE
-from recon_helpers.workspace import Workspace, parse_settings
+from recon_helpers.analysis import margins
+from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE
+from recon_helpers.core.workspace import Workspace, parse_settings
+from recon_helpers.demo.plan import PERIODS
+from recon_helpers.present import charts
 
 PERIOD = "2026-10"
 HOSTILE = '<img src=x onerror="alert(1)">'

@@ -6,7 +6,7 @@ from decimal import Decimal
 
 import pytest
 
-from recon_helpers.summary import impact_by_kind
+from recon_helpers.reconcile.summary import impact_by_kind
 from tests.workspace_builder import b, d, kinds, p, run
 
 

@@ -10,8 +10,8 @@ import nbformat
 import papermill as pm
 import pytest
 
-from recon_helpers.report import NOTEBOOK_PARAMETERS, NOTEBOOKS_DIR, notebook_paths
-from recon_helpers.statements import STATEMENT_NOTEBOOK
+from recon_helpers.billing.statements import STATEMENT_NOTEBOOK
+from recon_helpers.render.report import NOTEBOOK_PARAMETERS, NOTEBOOKS_DIR, notebook_paths
 
 # the monthly report's notebooks, then the per-client statement (rendered by `recon statement`)
 NOTEBOOKS = [*notebook_paths(), STATEMENT_NOTEBOOK]

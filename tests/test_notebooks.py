@@ -16,17 +16,17 @@ import nbformat
 import pytest
 
 from recon_helpers import cli
-from recon_helpers.demo import write_demo
-from recon_helpers.reconcile import reconcile_period
-from recon_helpers.report import (
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.demo.write import write_demo
+from recon_helpers.reconcile.run import reconcile_period
+from recon_helpers.reconcile.summary import totals
+from recon_helpers.render.report import (
     MANIFEST,
     notebook_paths,
     parameters_for,
     render_period,
     summary_figures,
 )
-from recon_helpers.summary import totals
-from recon_helpers.workspace import Workspace
 
 DEMO_PERIOD = "2026-10"
 NOTEBOOKS = notebook_paths()

@@ -8,13 +8,13 @@ from pathlib import Path
 
 import pandas as pd
 
-from recon_helpers.errors import UnknownFormatError
-from recon_helpers.loaders import LoadedPeriod, detect_format, load_period
-from recon_helpers.loaders.profiles import PROFILES, Const, Profile, to_format
-from recon_helpers.readers import read_json_text
-from recon_helpers.schemas import DELIVERED, QTY_SCALE
-from recon_helpers.validation import LoadOptions
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.errors import UnknownFormatError
+from recon_helpers.core.schemas import DELIVERED, QTY_SCALE
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import LoadedPeriod, detect_format, load_period
+from recon_helpers.ingest.loaders.profiles import PROFILES, Const, Profile, to_format
+from recon_helpers.ingest.readers import read_json_text
+from recon_helpers.ingest.validation import LoadOptions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 

@@ -18,10 +18,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from recon_helpers.loaders import load_period
-from recon_helpers.loaders.canonical import DELIVERED_FIELDS, spec_header
-from recon_helpers.schemas import QTY_SCALE
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.schemas import QTY_SCALE
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import load_period
+from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS, spec_header
 
 COLUMNS = spec_header(DELIVERED_FIELDS)
 KINDS = ("good", "bad_number", "bad_date", "missing_value", "ragged_row", "duplicate_row")

@@ -12,9 +12,9 @@ from pathlib import Path
 
 import pytest
 
-from recon_helpers.errors import InputFileError
-from recon_helpers.loaders import LoadedPeriod, load_file, load_period
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.errors import InputFileError
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import LoadedPeriod, load_file, load_period
 
 HEADER = (
     "vendor,vendor_customer_id,vendor_customer_name,vendor_sku,sku_name,quantity,unit_cost,"

@@ -15,9 +15,14 @@ import pandas as pd
 import pytest
 from nbformat.v4 import new_code_cell, new_markdown_cell, new_notebook
 
-from recon_helpers import cli, report, resolution, views
-from recon_helpers.errors import RenderError, UsageError
-from recon_helpers.workspace import Workspace
+from recon_helpers import cli
+from recon_helpers.audit import status as resolution
+from recon_helpers.audit.decisions import record_decision
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.core.errors import RenderError, UsageError
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.present import views
+from recon_helpers.render import report
 from tests.test_notebooks import DEMO_PERIOD, NOTEBOOKS, render_demo_once
 from tests.workspace_builder import one_client_workspace
 
@@ -185,14 +190,13 @@ def test_status_table_is_all_open_without_a_ledger(workspace) -> None:
 
 
 def test_status_table_reads_the_latest_decision_from_the_ledger(workspace) -> None:
-    ledger_mod = pytest.importorskip("recon_helpers.ledger")
     findings = pd.DataFrame({"key": ["k1", "k2"], "kind": ["under_billed", "over_billed"],
                              "currency": ["USD", "USD"],
                              "impact": [Decimal("10.00"), Decimal("-2.50")]})
-    with ledger_mod.Ledger(workspace.ledger_path) as ledger:
-        ledger_mod.record_decision(ledger, "2026-10", "k1", "escalate", "ask client", "alice")
-        ledger_mod.record_decision(ledger, "2026-10", "k1", "accept", "agreed", "bob")
-        ledger_mod.record_decision(ledger, "2026-10", "k2", "escalate", "unclear", "alice")
+    with Ledger(workspace.ledger_path) as ledger:
+        record_decision(ledger, "2026-10", "k1", "escalate", "ask client", "alice")
+        record_decision(ledger, "2026-10", "k1", "accept", "agreed", "bob")
+        record_decision(ledger, "2026-10", "k2", "escalate", "unclear", "alice")
     status = resolution.status_table(findings, workspace, "2026-10")
     assert status[["key", "status", "action", "actor"]].values.tolist() == [
         ["k1", "resolved", "accept", "bob"], ["k2", "open", "escalate", "alice"]]
@@ -212,7 +216,7 @@ def test_client_suggestions_show_the_exact_confirm_call(workspace, tmp_path) -> 
     from pathlib import Path as P  # the call text is evaluated below, as a user would run it
     from types import SimpleNamespace
 
-    import recon_helpers.mapping
+    import recon_helpers.reconcile.mapping
 
     rec = report.ReportContext(workspace, "2026-10").reconcile()
     suggestion = pd.DataFrame([{
@@ -223,7 +227,7 @@ def test_client_suggestions_show_the_exact_confirm_call(workspace, tmp_path) -> 
                            settings=rec.settings)
     shown = views.client_suggestions(fake, workspace)
     call = shown.frame["confirm_with"][0]
-    assert call.startswith("recon_helpers.mapping.confirm_client(Path(")
+    assert call.startswith("recon_helpers.reconcile.mapping.confirm_client(Path(")
     assert "O&#x27;Brien &amp; &lt;Co&gt; Pty" in shown.to_html()
     eval(call, {"Path": P, "recon_helpers": recon_helpers})  # run the text as a user would
     mapped = workspace.clients_map.read_text(encoding="utf-8").splitlines()[-1]

@@ -8,12 +8,14 @@ import re
 import nbformat
 import pytest
 
-from recon_helpers import decisions, ledger, resolution
-from recon_helpers.errors import UsageError
-from recon_helpers.ledger import Ledger, record_decision
-from recon_helpers.report import NOTEBOOKS_DIR, render_period
-from recon_helpers.signoff import SEAL_PAGE, seal, verify
-from recon_helpers.workspace import Workspace
+from recon_helpers.audit import decisions
+from recon_helpers.audit import status as resolution
+from recon_helpers.audit.decisions import decisions_frame, record_decision
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.audit.signoff import SEAL_PAGE, seal, verify
+from recon_helpers.core.errors import UsageError
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.render.report import NOTEBOOKS_DIR, render_period
 from tests.test_notebooks import render_demo_once
 
 PERIOD = "2026-10"
@@ -24,15 +26,11 @@ def key_of(rec, kind: str, client_id: str) -> str:  # type: ignore[no-untyped-de
     return str(rows["key"].iloc[0])
 
 
-def test_ledger_still_exports_the_decision_api(tmp_path) -> None:
-    assert ledger.Action is decisions.Action
-    assert ledger.record_decision is decisions.record_decision
-    assert ledger.OPEN_ACTIONS is decisions.OPEN_ACTIONS
+def test_decisions_frame_keeps_the_latest_decision_per_key(tmp_path) -> None:
     with Ledger(tmp_path / "ledger.sqlite") as book:
         record_decision(book, PERIOD, "k1", "escalate", "ask", "alice")
         record_decision(book, PERIOD, "k1", "adjust_agreement", "", "bob", new_quantity="12")
-        frame = book.decisions(PERIOD)
-        assert frame.equals(decisions.decisions_frame(book, PERIOD))
+        frame = decisions_frame(book, PERIOD)
     assert frame[["key", "action", "new_quantity", "superseded_count"]].values.tolist() == [
         ["k1", "adjust_agreement", "12", 1]]
     assert decisions.decision_text("adjust_agreement", " more\nseats ", "12") == (

@@ -8,10 +8,11 @@ from pathlib import Path
 
 import pytest
 
-from recon_helpers.errors import ReconError
-from recon_helpers.ledger import Ledger, record_decision
-from recon_helpers.signoff import SEAL_FILE, SignoffError, seal, status, verify
-from recon_helpers.workspace import Workspace
+from recon_helpers.audit.decisions import record_decision
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.audit.signoff import SEAL_FILE, SignoffError, seal, status, verify
+from recon_helpers.core.errors import ReconError
+from recon_helpers.core.workspace import Workspace
 
 # A Partner Center NCE reconciliation line and canonical agreement lines (real headers).
 NCE_CSV = (

@@ -10,12 +10,8 @@ from pathlib import Path
 import pytest
 
 from recon_helpers import cli
-from recon_helpers.demo import write_demo
-from recon_helpers.errors import ConfigError, UsageError
-from recon_helpers.invoicing import expected_invoice, invoice_totals
-from recon_helpers.reconcile import Reconciliation, reconcile_period
-from recon_helpers.report import ReportContext, notebook_paths
-from recon_helpers.statements import (
+from recon_helpers.billing.invoicing import expected_invoice, invoice_totals
+from recon_helpers.billing.statements import (
     STATEMENT_NOTEBOOK,
     StatementOptions,
     build,
@@ -24,7 +20,12 @@ from recon_helpers.statements import (
     statement_name,
     statement_path,
 )
-from recon_helpers.workspace import Workspace, parse_settings
+from recon_helpers.core.errors import ConfigError, UsageError
+from recon_helpers.core.workspace import Workspace, parse_settings
+from recon_helpers.demo.write import write_demo
+from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.reconcile.run import reconcile_period
+from recon_helpers.render.report import ReportContext, notebook_paths
 
 PERIOD = "2026-10"
 CLIENT = "GRANITEC06"  # two seats above its agreement this month, and Pax8 products

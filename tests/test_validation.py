@@ -11,10 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from recon_helpers.loaders import LoadedPeriod, load_period
-from recon_helpers.loaders.canonical import DELIVERED_FIELDS, spec_header
-from recon_helpers.schemas import QTY_SCALE, QuarantineReason
-from recon_helpers.workspace import Workspace
+from recon_helpers.core.schemas import QTY_SCALE, QuarantineReason
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders import LoadedPeriod, load_period
+from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS, spec_header
 
 COLUMNS = spec_header(DELIVERED_FIELDS)
 
@@ -234,7 +234,7 @@ def test_first_problem_wins_and_each_row_is_counted_once(month_dir: Path, reason
 
 
 def test_the_canonical_headers_are_specs() -> None:
-    from recon_helpers.loaders.canonical import BILLED_FIELDS, CLIENT_FIELDS, PROMISED_FIELDS
+    from recon_helpers.ingest.loaders.canonical import BILLED_FIELDS, CLIENT_FIELDS, PROMISED_FIELDS
 
     spec = {  # ../shared/SPEC.md, "canonical files"
         "vendor,vendor_customer_id,vendor_customer_name,vendor_sku,sku_name,quantity,unit_cost,"

@@ -5,8 +5,8 @@ from decimal import Decimal
 
 import pandas as pd
 
-from recon_helpers.schemas import MONEY_SCALE, QTY_SCALE
-from recon_helpers.views import three_way_frame
+from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE
+from recon_helpers.present.views import three_way_frame
 
 
 def test_three_way_rows_carry_the_kinds_found_on_their_key() -> None:

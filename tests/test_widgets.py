@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from recon_helpers.ledger import Ledger
-from recon_helpers.widgets import ALL, ResolutionUI
-from recon_helpers.workspace import Workspace
+from recon_helpers.audit.ledger import Ledger
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.widgets import ALL, ResolutionUI
 from tests.workspace_builder import build, d, p
 
 PERIOD = "2026-10"

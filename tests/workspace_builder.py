@@ -6,14 +6,15 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
-from recon_helpers.loaders.canonical import (
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.ingest.loaders.canonical import (
     BILLED_FIELDS,
     DELIVERED_FIELDS,
     PROMISED_FIELDS,
     spec_header,
 )
-from recon_helpers.reconcile import Reconciliation, reconcile_period
-from recon_helpers.workspace import Workspace
+from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.reconcile.run import reconcile_period
 
 DELIVERED = spec_header(DELIVERED_FIELDS)
 PROMISED = spec_header(PROMISED_FIELDS)

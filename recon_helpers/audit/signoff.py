@@ -1,0 +1,368 @@
+"""Sign-off seals and their verification.
+
+A seal is a ``signoff`` ledger entry whose payload holds the sha256 of every rendered report
+file, every input file of the month, the mapping files, ``recon.toml`` and the ledger head at
+that moment; the same seal is written to ``reports/<YYYY-MM>/signoff.json``. The preparer
+signs first, then a different reviewer. A decision recorded for the month after a seal
+reopens it (the old seal stays in the trail) until the preparer signs the re-rendered report.
+
+:func:`verify` recomputes everything against the latest seal and names what changed.
+
+Files whose name starts with ``.`` (``.ipynb_checkpoints``, editor swap files, our own
+temporary files), ``signoff.json`` itself and ``signoff.html`` (its readable page, written
+by ``resolution.write_signoff_page``) are not part of the seal.
+
+Example:
+    >>> seal(ws, "2026-10", "preparer", "Alice")
+    >>> seal(ws, "2026-10", "reviewer", "Bob")
+    >>> verify(ws, "2026-10")
+    []
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from recon_helpers.audit.ledger import GENESIS, Entry, Ledger, LedgerConflict
+from recon_helpers.core.errors import LedgerError, UsageError
+from recon_helpers.core.files import atomic_write_text, sha256_file
+from recon_helpers.core.workspace import Workspace, check_period
+
+SEAL_FILE = "signoff.json"
+SEAL_PAGE = "signoff.html"  # the seal as a page the report links to; rewritten, not sealed
+ROLES = ("preparer", "reviewer")
+GROUPS = ("report", "inputs", "mappings", "config")
+_LABELS = {
+    "report": "report file",
+    "inputs": "input file",
+    "mappings": "mapping",
+    "config": "settings file",
+}
+_REPORT_SUFFIXES = (".html", ".ipynb")
+
+
+class SignoffError(UsageError):
+    """A sign-off was refused: nothing rendered, wrong order, or the same person twice."""
+
+
+@dataclass(frozen=True)
+class SealState:
+    """Where a month stands, read from its ledger entries."""
+
+    status: str  # open | prepared | signed | reopened
+    preparer: Entry | None  # preparer seal of the current cycle
+    reviewer: Entry | None  # reviewer seal of the current cycle
+    latest_seal: Entry | None  # newest signoff entry, whatever came after it
+    after_seal: tuple[Entry, ...]  # decisions recorded after latest_seal
+
+
+def folder_hashes(folder: Path, exclude: Sequence[str] = ()) -> dict[str, str]:
+    """sha256 of every file under ``folder`` by relative POSIX path (dot-files skipped)."""
+    if not folder.is_dir():
+        return {}
+    out = {}
+    for path in sorted(folder.rglob("*")):
+        rel = path.relative_to(folder)
+        if any(part.startswith(".") for part in rel.parts) or rel.as_posix() in exclude:
+            continue
+        if path.is_file():
+            out[rel.as_posix()] = sha256_file(path)
+    return out
+
+
+def fingerprint(workspace: Workspace, period: str) -> dict[str, dict[str, str]]:
+    """Current hashes of everything a seal covers, by group (report, inputs, mappings, config)."""
+    optional = {
+        "mappings": (workspace.clients_map, workspace.products_map),
+        "config": (workspace.config_path,),
+    }
+    prints = {
+        "report": folder_hashes(workspace.report_dir(period), exclude=(SEAL_FILE, SEAL_PAGE)),
+        "inputs": folder_hashes(workspace.inputs(period)),
+    }
+    for group, paths in optional.items():
+        prints[group] = {p.name: sha256_file(p) for p in paths if p.is_file()}
+    return prints
+
+
+def diff_prints(sealed: dict[str, Any], current: dict[str, dict[str, str]]) -> list[str]:
+    """Name every file that changed, was added or was removed since ``sealed``."""
+    problems = []
+    for group in GROUPS:
+        old, new = sealed.get(group) or {}, current.get(group) or {}
+        label = _LABELS[group]
+        for name in sorted(old.keys() | new.keys()):
+            if name not in new:
+                problems.append(f"{label} {name} removed")
+            elif name not in old:
+                problems.append(f"{label} {name} added")
+            elif old[name] != new[name]:
+                problems.append(f"{label} {name} changed")
+    return problems
+
+
+def seal_state(entries: Sequence[Entry]) -> SealState:
+    """Replay one month's entries (in seq order) into its sign-off state."""
+    status, preparer, reviewer, latest = "open", None, None, None
+    after: list[Entry] = []
+    for entry in entries:
+        if entry.entry_type == "signoff":
+            latest, after = entry, []
+            if entry.payload.get("role") == "preparer":
+                status, preparer, reviewer = "prepared", entry, None
+            else:
+                status, reviewer = "signed", entry
+        elif entry.entry_type == "decision" and latest is not None:
+            after.append(entry)
+            status, preparer, reviewer = "reopened", None, None
+    return SealState(status, preparer, reviewer, latest, tuple(after))
+
+
+def status(workspace: Workspace, period: str) -> str:
+    """``"open"``, ``"prepared"``, ``"signed"`` or ``"reopened"`` for one month."""
+    check_period(period)
+    if not workspace.ledger_path.exists():
+        return "open"
+    with Ledger(workspace.ledger_path) as ledger:
+        return seal_state(ledger.entries(period)).status
+
+
+def _sealed_prints(entry: Entry) -> dict[str, Any]:
+    return {g: entry.payload.get(g) or {} for g in GROUPS}
+
+
+def _refusal(
+    state: SealState, role: str, name: str, prints: dict[str, dict[str, str]], period: str
+) -> str | None:
+    latest = state.latest_seal
+    unchanged = latest is not None and not diff_prints(_sealed_prints(latest), prints)
+    if role == "preparer":
+        if state.status == "prepared" and unchanged:
+            who = state.preparer.payload.get("name") if state.preparer else "?"
+            return f"{period} is already signed by preparer {who} and nothing changed since"
+        if state.status == "signed" and unchanged:
+            return f"{period} is already signed off and nothing changed since"
+        if (
+            state.status == "reopened"
+            and latest is not None
+            and not diff_prints(
+                {"report": latest.payload.get("report") or {}}, {"report": prints["report"]}
+            )
+        ):
+            return (
+                f"decisions were recorded after the last sign-off of {period} (entry seq "
+                f"{state.after_seal[0].seq}); re-render the report (`recon report --period "
+                f"{period}`) before signing again"
+            )
+        return None
+    if state.status == "open":
+        return f"no preparer sign-off for {period} yet: the preparer signs first"
+    if state.status == "reopened":
+        return (
+            f"{period} was reopened by a decision after the last sign-off (entry seq "
+            f"{state.after_seal[0].seq}); the preparer signs the re-rendered report first"
+        )
+    if state.status == "signed":
+        who = state.reviewer.payload.get("name") if state.reviewer else "?"
+        return f"{period} is already signed off by reviewer {who}"
+    assert state.preparer is not None
+    prepared_by = str(state.preparer.payload.get("name", ""))
+    if prepared_by.strip().casefold() == name.casefold():
+        return f"the reviewer must be someone other than the preparer ({prepared_by})"
+    changes = diff_prints(_sealed_prints(state.preparer), prints)
+    if changes:
+        return (
+            f"the report or its inputs changed since the preparer signed ({'; '.join(changes)}); "
+            "re-render and have the preparer sign again"
+        )
+    return None
+
+
+def _seal_document(period: str, state: SealState, entry: Entry) -> dict[str, Any]:
+    signers = [e for e in (state.preparer, state.reviewer) if e is not None]
+    return {
+        "period": period,
+        "status": state.status,
+        "signoffs": [
+            {
+                "role": e.payload.get("role"),
+                "name": e.payload.get("name"),
+                "ts": e.ts,
+                "seq": e.seq,
+                "hash": e.hash,
+            }
+            for e in signers
+        ],
+        "seal": {"seq": entry.seq, "hash": entry.hash, **entry.payload},
+    }
+
+
+def seal(
+    workspace: Workspace, period: str, role: str, name: str, ledger: Ledger | None = None
+) -> dict[str, Any]:
+    """Sign off the rendered report of a month as preparer or reviewer.
+
+    Args:
+        workspace: the workspace.
+        period: the ``YYYY-MM`` month.
+        role: ``"preparer"`` (first) or ``"reviewer"`` (second, a different name).
+        name: who signs.
+        ledger: an open ledger (default: the workspace's).
+
+    Returns:
+        The seal document written to ``reports/<period>/signoff.json``.
+
+    Raises:
+        SignoffError: no rendered report, wrong order, the same person, or already signed.
+        LedgerError: the ledger is locked or damaged.
+    """
+    check_period(period)
+    if role not in ROLES:
+        raise SignoffError(f"role {role!r} must be preparer or reviewer")
+    name = (name or "").strip()
+    if not name:
+        raise SignoffError("a sign-off needs the signer's name")
+    own = ledger is None
+    book = Ledger(workspace.ledger_path) if ledger is None else ledger
+    try:
+        prints = fingerprint(workspace, period)
+        if not any(p.endswith(_REPORT_SUFFIXES) for p in prints["report"]):
+            raise SignoffError(
+                f"no rendered report for {period} in {workspace.report_dir(period)}; "
+                f"run `recon report --period {period}` first"
+            )
+        for _ in range(5):
+            state = seal_state(book.entries(period))
+            refusal = _refusal(state, role, name, prints, period)
+            if refusal:
+                raise SignoffError(refusal)
+            head = book.head()
+            payload = {"role": role, "name": name, "ledger_head": head, **prints}
+            try:
+                entry = book.append(
+                    "signoff", period, f"signoff:{role}", payload, name, expect_head=head
+                )
+                break
+            except LedgerConflict:
+                continue  # another process appended in between; re-check and retry
+        else:
+            raise LedgerError(f"ledger {book.path} kept changing while signing; try again")
+        document = _seal_document(period, seal_state(book.entries(period)), entry)
+        atomic_write_text(
+            workspace.report_dir(period) / SEAL_FILE,
+            json.dumps(document, indent=2, ensure_ascii=False) + "\n",
+        )
+        from recon_helpers.audit.status import write_signoff_page  # it imports this module
+
+        write_signoff_page(workspace, period)
+        return document
+    finally:
+        if own:
+            book.close()
+
+
+def read_seal(workspace: Workspace, period: str) -> dict[str, Any] | None:
+    """The ``signoff.json`` beside the report, or None when there is none.
+
+    Raises:
+        LedgerError: the file exists but is not a seal document.
+    """
+    path = workspace.report_dir(period) / SEAL_FILE
+    if not path.is_file():
+        return None
+    try:
+        document = json.loads(path.read_text(encoding="utf-8"))
+        if not isinstance(document, dict) or not isinstance(document.get("seal"), dict):
+            raise ValueError("no seal object")
+    except ValueError as exc:
+        raise LedgerError(f"{path} is not a valid sign-off file: {exc}") from exc
+    return document
+
+
+def _ledger_view(path: Path) -> tuple[list[str], list[Entry] | None]:
+    if not path.exists():
+        return [f"ledger {path} is missing"], None
+    try:
+        with Ledger(path) as ledger:
+            problems = [p if p.startswith("ledger ") else f"ledger {p}" for p in ledger.verify()]
+            try:
+                return problems, ledger.entries()
+            except LedgerError as exc:
+                return [*problems, *([] if str(exc) in problems else [str(exc)])], None
+    except LedgerError as exc:
+        return [str(exc)], None
+
+
+def _unanchored(kept: Sequence[str], month: list[Entry], period: str) -> list[str]:
+    """A problem for each kept seal hash that is not a sign-off of the month in the ledger."""
+    seals = {e.hash for e in month if e.entry_type == "signoff"}
+    return [f"the kept seal hash {h} is not a sign-off of {period} in the ledger: the ledger "
+            "was rewritten, or the hash is of another month or workspace"
+            for h in dict.fromkeys(k.strip().lower() for k in kept) if h not in seals]
+
+
+def verify(workspace: Workspace, period: str, kept_seals: Sequence[str] = ()) -> list[str]:
+    """Recompute every hash of the month's latest seal and check the ledger chain.
+
+    Args:
+        kept_seals: seal hashes kept outside the workspace (``recon signoff`` prints them).
+            Each must still be a sign-off of ``period`` in the ledger: the anchor that
+            detects a ledger and ``signoff.json`` rewritten together, consistently.
+
+    Returns:
+        What changed, e.g. ``"report file report.html changed"``, ``"input file x.csv
+        added"``, ``"mapping clients.csv changed"``, ``"ledger entry seq 3 was edited"``,
+        ``"the ledger chain no longer reaches the sealed head"``, ``"decision recorded after
+        sign-off: the month was reopened (...)"``; an empty list when everything is intact.
+    """
+    check_period(period)
+    problems, entries = _ledger_view(workspace.ledger_path)
+    try:
+        document = read_seal(workspace, period)
+    except LedgerError as exc:
+        problems.append(str(exc))
+        document = None
+    file_seal = document["seal"] if document else None
+    month = [e for e in entries or [] if e.period == period]
+    state = seal_state(month)
+    sealed: dict[str, Any] | None = None
+    seal_seq, from_ledger = 0, state.latest_seal is not None
+    if state.latest_seal is not None:
+        sealed, seal_seq = {**state.latest_seal.payload}, state.latest_seal.seq
+    if entries is not None and file_seal is not None:
+        hashes = {e.hash for e in entries}
+        seq = file_seal.get("seq")
+        if file_seal.get("hash") not in hashes:
+            problems.append(
+                f"sign-off entry seq {seq} recorded in {SEAL_FILE} is missing from the ledger"
+            )
+            if sealed is None or (isinstance(seq, int) and seq > seal_seq):
+                sealed, seal_seq = file_seal, seq if isinstance(seq, int) else 0
+                from_ledger = False
+        elif state.latest_seal is not None and file_seal.get("hash") != state.latest_seal.hash:
+            problems.append(
+                f"{SEAL_FILE} is out of date: the latest sign-off is entry seq {seal_seq}"
+            )
+    elif file_seal is not None:
+        sealed = file_seal  # the ledger is unreadable; still name the files that changed
+    problems += _unanchored(kept_seals, month, period)
+    if sealed is None:
+        return [*problems, f"no sign-off recorded for {period}"]
+    if entries is not None:
+        head = sealed.get("ledger_head")
+        by_hash = {e.hash: e for e in entries}
+        linked = not from_ledger or state.latest_seal.prev_hash == head  # type: ignore[union-attr]
+        if (head != GENESIS and head not in by_hash) or not linked:
+            problems.append("the ledger chain no longer reaches the sealed head")
+        later = [e for e in month if e.entry_type == "decision" and e.seq > seal_seq]
+        if later:
+            shown = ", ".join(f"seq {e.seq} on {e.key}" for e in later[:3])
+            more = f" and {len(later) - 3} more" if len(later) > 3 else ""
+            problems.append(
+                f"decision recorded after sign-off: the month was reopened ({shown}{more})"
+            )
+    return diff_prints(sealed, fingerprint(workspace, period)) + problems

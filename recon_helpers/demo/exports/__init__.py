@@ -1,0 +1,127 @@
+"""Write a demo month (built by :mod:`recon_helpers.demo.plan`) in the real export formats, with the
+mess real exports have, plus the workspace's mappings and ``recon.toml``.
+
+One module per family: :mod:`.microsoft` (Partner Center NCE CSV), :mod:`.pax8` (invoice
+items JSON), :mod:`.usage` (Datto RMM, SentinelOne, Huntress, Acronis snapshots) and
+:mod:`.connectwise` (PSA companies, agreements, additions, catalog, invoices). Field names
+follow the vendors' published shapes (FORMATS.md in the project's shared folder).
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+from pathlib import Path
+from typing import Any
+
+from recon_helpers.demo.exports.connectwise import (
+    CW,
+    PRODUCTS_ORDER,
+    USD,
+    cw_additions,
+    cw_agreements,
+    cw_catalog,
+    cw_companies,
+    cw_invoices,
+)
+from recon_helpers.demo.exports.microsoft import (
+    LIST_PRICE,
+    MS_HEADER,
+    PARTNER_ID,
+    PEC_NOTE,
+    microsoft_csv,
+)
+from recon_helpers.demo.exports.pax8 import pax8_json
+from recon_helpers.demo.exports.usage import (
+    acronis_json,
+    datto_json,
+    huntress_json,
+    sentinelone_json,
+)
+from recon_helpers.demo.plan import NAME_VARIANTS, Client, Month, Product
+
+__all__ = [
+    "CW",
+    "LIST_PRICE",
+    "MS_HEADER",
+    "PARTNER_ID",
+    "PEC_NOTE",
+    "PRODUCTS_ORDER",
+    "USD",
+    "acronis_json",
+    "cw_additions",
+    "cw_agreements",
+    "cw_catalog",
+    "cw_companies",
+    "cw_invoices",
+    "datto_json",
+    "huntress_json",
+    "microsoft_csv",
+    "pax8_json",
+    "sentinelone_json",
+    "write_config",
+    "write_mappings",
+    "write_month",
+]
+
+
+def _dump(path: Path, doc: Any) -> None:
+    path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+def write_month(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
+    """Every export of one month into ``folder``."""
+    rng = random.Random(m.period)
+    stamp = m.period.replace("-", "")
+    (folder / f"G0{stamp}77_NCE_recon.csv").write_text(microsoft_csv(m, rng), encoding="utf-8-sig")
+    (folder / "pax8-invoice-items.json").write_text(pax8_json(m, clients, rng), encoding="utf-8")
+    (folder / "datto-rmm-sites.json").write_text(datto_json(m), encoding="utf-8")
+    (folder / "sentinelone-sites.json").write_text(sentinelone_json(m), encoding="utf-8")
+    (folder / "huntress-organizations.json").write_text(huntress_json(m), encoding="utf-8")
+    (folder / "acronis-usages.json").write_text(acronis_json(m, rng), encoding="utf-8")
+    _dump(folder / "cw-companies.json", cw_companies(clients))
+    _dump(folder / "cw-agreements.json", cw_agreements(clients))
+    _dump(folder / "cw-agreement-additions.json", cw_additions(m))
+    _dump(folder / "cw-catalog.json", cw_catalog(products))
+    headers, lines = cw_invoices(m, clients)
+    _dump(folder / "cw-invoices.json", headers)
+    _dump(folder / "cw-invoice-products.json", lines)
+
+
+def write_mappings(folder: Path, clients: list[Client], products: dict[str, Product]) -> None:
+    """clients.csv (names no rule can match, Acronis tenants by id) and products.csv."""
+
+    folder.mkdir(parents=True, exist_ok=True)
+    rows = [("vendor", "vendor_customer_id", "vendor_customer_name", "client_id")]
+    for c in clients:
+        if c.index in NAME_VARIANTS["datto_rmm"]:
+            rows.append(("datto_rmm", c.ids["datto_rmm"], c.name_at("datto_rmm"), c.identifier))
+        rows.append(("acronis", c.ids["acronis"], "", c.identifier))
+    with (folder / "clients.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(rows)
+    prows = [("vendor", "vendor_sku", "product_id", "units_per_product")]
+    for p in products.values():
+        if p.vendor:
+            prows.append((p.vendor, p.vendor_sku, p.product_id, str(p.units_per_product)))
+    with (folder / "products.csv").open("w", newline="", encoding="utf-8") as fh:
+        csv.writer(fh, lineterminator="\n").writerows(prows)
+
+
+def write_config(path: Path) -> None:
+    """recon.toml of the demo: month-end rule, exact quantities, storage within 0.05 TB."""
+    path.write_text(
+        '# Settings of this workspace (see README "Configuration").\n'
+        'currency = "USD"\n'
+        'month_rule = "month_end"   # or "day_weighted"\n\n'
+        "[tolerance]\n"
+        'quantity_abs = "0"\n'
+        'quantity_pct = "0"\n'
+        'amount_abs = "0.01"\n\n'
+        "# storage is measured in bytes and billed in TB: ignore differences up to 0.05 TB\n"
+        '[tolerance.products."BKP-TB"]\n'
+        'quantity_abs = "0.05"\n',
+        encoding="utf-8",
+    )

@@ -1,0 +1,59 @@
+"""Write the demo workspace: the months of :mod:`recon_helpers.demo.plan` as real exports.
+
+Example:
+    >>> write_demo(Path("data"))
+    {'periods': ['2026-08', '2026-09', '2026-10'], 'latest_period': '2026-10', ...}
+"""
+
+from __future__ import annotations
+
+import csv
+import shutil
+from pathlib import Path
+
+from recon_helpers.core.errors import UsageError
+from recon_helpers.demo import exports as w
+from recon_helpers.demo.plan import PERIODS, PRODUCTS, build_months
+
+
+def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
+    """Write the demo workspace under ``root`` (inputs, mappings, recon.toml, ground truth).
+
+    Raises:
+        UsageError: ``root`` already holds inputs and ``force`` is not set.
+    """
+    if (root / "inputs").exists():
+        if not force:
+            raise UsageError(f"{root} already holds a workspace; use --force to replace it")
+        for sub in ("inputs", "mappings"):
+            shutil.rmtree(root / sub, ignore_errors=True)
+        for name in (
+            "recon.toml",
+            "demo_ground_truth.csv",
+            "ledger.sqlite",
+            "ledger.sqlite-wal",
+            "ledger.sqlite-shm",
+        ):
+            (root / name).unlink(missing_ok=True)
+    months = build_months()
+    clients = sorted(
+        {ln.client.index: ln.client for m in months for ln in m.lines}.values(),
+        key=lambda c: c.index,
+    )
+    for m in months:
+        folder = root / "inputs" / m.period
+        folder.mkdir(parents=True, exist_ok=True)
+        w.write_month(folder, m, clients, PRODUCTS)
+    w.write_mappings(root / "mappings", clients, PRODUCTS)
+    w.write_config(root / "recon.toml")
+    truth = [t for m in months for t in m.truth]
+    with (root / "demo_ground_truth.csv").open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(truth[0]))
+        writer.writeheader()
+        writer.writerows(truth)
+    return {
+        "periods": list(PERIODS),
+        "latest_period": PERIODS[-1],
+        "clients": len(clients),
+        "planted_discrepancies": len(truth),
+    }

@@ -1,0 +1,349 @@
+"""Readable, HTML-escaped tables and per-client sections for the notebooks.
+
+Fixed-point columns become exact decimal text (``qty()``/``money()``), Decimals are written
+with thousands separators and never rounded, and every cell is escaped with ``html.escape`` when
+the table is drawn, because client names and SKUs come from exports we do not control.
+:class:`Table` keeps the readable frame in ``.frame`` for further work in JupyterLab.
+
+Example:
+    >>> inventory(rec)                       # last expression of a cell: drawn as a table
+    >>> client_sections(rec, ctx)            # one heading, three-way table and chart per client
+"""
+
+from __future__ import annotations
+
+import html
+from collections.abc import Iterable
+from decimal import Decimal
+from typing import Any
+
+import pandas as pd
+from IPython.display import display
+
+from recon_helpers.audit.status import Html
+from recon_helpers.core.files import sha256_file
+from recon_helpers.core.schemas import CENT, money, qty
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.present import charts
+from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.reconcile.summary import impact_by_kind
+from recon_helpers.render.report import ReportContext, summary_figures
+
+CONFIRM_HOWTO = ("run the confirm_with call (after `from pathlib import Path` and "
+                 "`import recon_helpers.reconcile.mapping`), then re-run the notebook")
+FINDING_VIEW = ("kind", "client", "product_id", "vendor", "vendor_customer", "vendor_sku",
+                "vendor_qty", "agreement_qty", "invoiced_qty", "variance_qty", "unit_price",
+                "unit_cost", "impact", "currency", "detail", "sources")
+MONEY_WORDS = ("price", "cost", "impact", "amount", "to_bill", "to_credit", "previous", "latest",
+               "change")
+
+# Shown once per notebook with the parameters (ReportContext), so JupyterLab and the HTML
+# export style the package's tables alike.
+CSS = """<style type="text/css">
+.recon-table { border-collapse: collapse; font-size: 12px; margin: 4px 0 12px; }
+.jp-RenderedHTMLCommon .recon-table th, .jp-RenderedHTMLCommon .recon-table td,
+.recon-table th, .recon-table td { text-align: left; padding: 2px 6px; vertical-align: top; }
+.jp-RenderedHTMLCommon .recon-table td.num, .recon-table td.num {
+  text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+.recon-scroll { overflow-x: auto; max-width: 100%; }
+.recon-caption { font-weight: 600; margin: 8px 0 2px; }
+.recon-cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
+.recon-card { border: 1px solid #bbb; border-radius: 6px; padding: 8px 12px; min-width: 140px; }
+.recon-card .value { font-size: 20px; font-weight: 700; }
+.recon-card .label { font-size: 12px; color: #555; }
+.recon-note { background: #f6f8fa; border-left: 3px solid #888; padding: 4px 10px; }
+</style>"""
+
+
+def text(value: Any, *, money_like: bool = False) -> str:
+    """Display text of one value: Decimals exact with separators, missing values empty."""
+    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
+        return ""
+    if isinstance(value, Decimal):
+        if money_like and value.as_tuple().exponent > -2:  # pad to cents, never round
+            value = value.quantize(CENT)
+        return f"{value:,f}"
+    return str(value)
+
+
+def _dsum(values: Iterable[Any]) -> Decimal:
+    return sum((v for v in values if isinstance(v, Decimal)), Decimal("0.00"))
+
+
+def _numeric(col: pd.Series) -> bool:
+    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
+        return True
+    return any(isinstance(v, Decimal | int) and not isinstance(v, bool) for v in col.head(50))
+
+
+class Table:
+    """A table drawn as escaped HTML with a caption; ``frame`` holds the readable values."""
+
+    def __init__(self, frame: pd.DataFrame, caption: str = "", empty: str = "None.") -> None:
+        self.frame = frame.reset_index(drop=True)
+        self.caption = caption
+        self.empty = empty
+
+    def to_html(self) -> str:
+        """The escaped HTML of the caption and table."""
+        cap = (f'<div class="recon-caption">{html.escape(self.caption)}</div>'
+               if self.caption else "")
+        if self.frame.empty:
+            return f'{cap}<p class="recon-empty">{html.escape(self.empty)}</p>'
+        cols = list(self.frame.columns)
+        nums = {c for c in cols if _numeric(self.frame[c])}
+        money_cols = {c for c in cols if any(w in str(c) for w in MONEY_WORDS)}
+        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        body = []
+        for row in self.frame.itertuples(index=False, name=None):  # display only
+            cells = "".join(
+                f'<td{" class=num" if c in nums else ""}>'
+                f"{html.escape(text(v, money_like=c in money_cols))}</td>"
+                for c, v in zip(cols, row, strict=True)
+            )
+            body.append(f"<tr>{cells}</tr>")
+        return (f'{cap}<div class="recon-scroll"><table class="recon-table"><thead><tr>{head}'
+                f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
+
+    def _repr_html_(self) -> str:
+        return self.to_html()
+
+    def __repr__(self) -> str:
+        return f"{self.caption}\n{self.frame.to_string(index=False)}"
+
+
+def table(frame: pd.DataFrame, caption: str = "", empty: str = "None.") -> Table:
+    """Any DataFrame as an escaped, readable :class:`Table`."""
+    return Table(frame, caption, empty)
+
+
+def fixed_point(frame: pd.DataFrame, quantities: Iterable[str] = (),
+                amounts: Iterable[str] = ()) -> pd.DataFrame:
+    """Copy of ``frame`` with fixed-point quantity and money columns as exact Decimals."""
+    out = frame.copy()
+    for col, conv in [(c, qty) for c in quantities] + [(c, money) for c in amounts]:
+        out[col] = pd.Series([conv(v) for v in out[col].astype(object)], index=out.index,
+                             dtype=object)
+    return out
+
+
+def month_line(rec: Reconciliation, ctx: ReportContext) -> Html:
+    """One sentence on what was loaded and found, and which clients are in scope."""
+    fig = summary_figures(rec, ctx.client_ids)
+    scope = ", ".join(ctx.client_ids) if ctx.client_ids else "all clients"
+    return Html(
+        f"<p>{html.escape(rec.period)}: {fig['files']} input files, {fig['rows_read']} rows read "
+        f"({fig['rows_used']} used, {fig['rows_quarantined']} quarantined), {len(rec.clients)} "
+        f"clients, {fig['discrepancies']} discrepancies in scope ({html.escape(scope)}).</p>"
+    )
+
+
+# --- record keeping ----------------------------------------------------------------------
+
+
+def inventory(rec: Reconciliation) -> Table:
+    """Input files: format, size, sha256 and rows read = used + quarantined."""
+    inv = rec.loaded.inventory
+    cap = (f"{len(inv)} files; {int(inv['rows_read'].sum())} rows read = "
+           f"{int(inv['rows_used'].sum())} used + {int(inv['rows_quarantined'].sum())} quarantined")
+    if rec.loaded.ignored:
+        cap += f"; not read (hidden or lock files): {', '.join(rec.loaded.ignored)}"
+    cols = ["file", "format", "entity", "encoding", "bytes", "rows_read", "rows_used",
+            "rows_quarantined", "sha256"]
+    return Table(inv[cols], cap, "No input files.")
+
+
+def quarantine(rec: Reconciliation) -> Table:
+    """Rows set aside, with the reason, the column and the raw value."""
+    q = rec.loaded.quarantine
+    return Table(q, f"{len(q)} rows quarantined", "No rows were quarantined.")
+
+
+def coverage(rec: Reconciliation) -> Table:
+    """Rows and vendor customers mapped per vendor, by mapping method."""
+    return Table(rec.coverage(), "Mapping coverage per vendor", "No vendor rows this month.")
+
+
+def client_suggestions(rec: Reconciliation, ws: Workspace) -> Table:
+    """Fuzzy client suggestions for unmapped vendor customers, each with its confirm call."""
+    s = rec.client_suggestions
+    unmapped = int(rec.customers["client_id"].eq("").sum())
+    path = str(ws.clients_map.resolve())
+    calls = [
+        f"recon_helpers.reconcile.mapping.confirm_client(Path({path!r}), {v!r}, {i!r}, {n!r}, {c!r})"
+        for v, i, n, c in zip(s["vendor"], s["vendor_customer_id"], s["vendor_customer_name"],
+                              s["client_id"], strict=True)
+    ]
+    frame = s.assign(confirm_with=pd.Series(calls, index=s.index, dtype=object))
+    return Table(frame, f"{unmapped} vendor customer(s) unmapped; suggestions are never used "
+                 f"until confirmed: {CONFIRM_HOWTO}",
+                 f"No fuzzy suggestions at or above score {rec.settings.fuzzy_min_score}; "
+                 "unmapped customers are listed as unmapped_customer findings.")
+
+
+def product_suggestions(rec: Reconciliation, ws: Workspace) -> Table:
+    """Fuzzy product suggestions for unmapped vendor SKUs, each with its confirm call."""
+    s = rec.product_suggestions
+    path = str(ws.products_map.resolve())
+    calls = [
+        f"recon_helpers.reconcile.mapping.confirm_product(Path({path!r}), {v!r}, {k!r}, {p!r})"
+        for v, k, p in zip(s["vendor"], s["vendor_sku"], s["product_id"], strict=True)
+    ]
+    frame = s.assign(confirm_with=pd.Series(calls, index=s.index, dtype=object))
+    return Table(frame, f"Product suggestions for unmapped SKUs: {CONFIRM_HOWTO}",
+                 "No product suggestions; unmapped SKUs are listed as unmapped_product findings.")
+
+
+# --- comparison ----------------------------------------------------------------------------
+
+
+def findings_frame(findings: pd.DataFrame) -> pd.DataFrame:
+    """Findings in display order and columns (client as "name (id)")."""
+    client = [f"{n} ({c})" if c else "" for c, n in
+              zip(findings["client_id"], findings["client_name"], strict=True)]
+    out = findings.assign(client=pd.Series(client, index=findings.index, dtype=object),
+                          sources=findings["sources"].str.replace(";", "; ", regex=False))
+    extra = [c for c in ("status", "action", "note", "actor") if c in out]
+    return out[[*FINDING_VIEW, *extra]]
+
+
+def findings_table(findings: pd.DataFrame, caption: str = "") -> Table:
+    """Findings with quantities, impact, explanation and the file:row sources behind them."""
+    cap = caption or f"{len(findings)} discrepancies"
+    return Table(findings_frame(findings), cap, "No discrepancies.")
+
+
+def three_way_frame(tw: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
+    """Readable three-way rows (any number of clients): delivered, promised, billed per
+    product, and the kinds of discrepancy found on each.
+    """
+    keys = ["client_id", "product_id", "currency"]
+    kinds = findings.groupby(keys)["kind"].agg(", ".join).rename("_found")
+    found = tw[keys].merge(kinds, left_on=keys, right_index=True, how="left")["_found"]
+    out = fixed_point(tw, ("delivered_qty", "agreement_qty", "less_included", "invoiced_qty"),
+                      ("unit_price", "invoiced_amount"))
+    out = out.rename(columns={"delivered_qty": "delivered", "agreement_qty": "promised",
+                              "invoiced_qty": "billed", "invoiced_amount": "billed_amount"})
+    out["findings"] = found.fillna("").astype(object).to_numpy()
+    return out[["client_id", "product_id", "currency", "vendor", "vendor_sku", "delivered",
+                "promised", "less_included", "billed", "unit_price", "billed_amount", "findings"]]
+
+
+def _client_order(rec: Reconciliation, ctx: ReportContext) -> list[tuple[str, str, int]]:
+    """(client_id, name, findings) in scope: most impact first, then the rest by id."""
+    f = ctx.scope(rec.findings)
+    f = f[f["client_id"].ne("")]
+    size = f.assign(a=f["impact"].map(lambda v: abs(v) if isinstance(v, Decimal) else Decimal(0)))
+    rank = size.groupby("client_id")["a"].agg(lambda s: max(s, default=Decimal(0)))
+    counts = f.groupby("client_id").size()
+    clients = ctx.scope(rec.clients)
+    rows = [(c, n, int(counts.get(c, 0)), rank.get(c, Decimal(-1)))
+            for c, n in zip(clients["client_id"], clients["client_name"], strict=True)]
+    rows.sort(key=lambda r: (-r[3], r[0]))
+    return [r[:3] for r in rows]
+
+
+def client_sections(rec: Reconciliation, ctx: ReportContext, charts_for: int = 20) -> None:
+    """Display one section per client with findings (heading, three-way table, findings),
+    then the clients without findings, each folded, so hundreds of clients stay readable.
+
+    The ``charts_for`` clients with the largest impact also get a chart: a browser draws a
+    few dozen plotly charts quickly but takes minutes over hundreds, and the tables hold the
+    same figures.
+    """
+    order = _client_order(rec, ctx)
+    with_findings = [r for r in order if r[2]]
+    display(Html(f"<p>{len(with_findings)} of {len(order)} clients in scope have discrepancies; "
+                 "they come first, largest impact first"
+                 + (f"; the first {charts_for} have a chart" if len(with_findings) > charts_for
+                    else "") + ".</p>"))
+    readable = three_way_frame(rec.three_way, rec.findings)  # converted once, split per client
+    tw_raw = dict(tuple(rec.three_way.groupby("client_id", sort=False)))
+    tw_by = {k: g.drop(columns="client_id") for k, g in readable.groupby("client_id", sort=False)}
+    f_view = findings_frame(rec.findings).drop(columns="client")
+    f_by = {k: f_view.loc[g.index] for k, g in rec.findings.groupby("client_id", sort=False)}
+    none = readable.iloc[:0].drop(columns="client_id")
+    folded, charted = [], 0
+    for cid, name, n in order:
+        tw = tw_by.get(cid, none)
+        if not n:
+            folded.append(f"<details><summary>{html.escape(name)} ({html.escape(cid)})</summary>"
+                          f"{Table(tw, '', 'No products.').to_html()}</details>")
+            continue
+        display(Html(f"<h3>{html.escape(name)} ({html.escape(cid)})</h3>"))
+        display(Table(tw, "Delivered vs promised vs billed per product", "No products."))
+        display(Table(f_by[cid], f"{n} discrepancies"))
+        if charted < charts_for:
+            charted += 1
+            display(charts.client_three_way(tw_raw[cid], name))
+    if folded:
+        display(Html(f"<h3>Clients without discrepancies ({len(folded)})</h3>" + "".join(folded)))
+
+
+# --- monthly report ------------------------------------------------------------------------
+
+
+def summary_cards(rec: Reconciliation, ctx: ReportContext) -> Html:
+    """The headline figures (the same dict manifest.json holds), as cards."""
+    fig = summary_figures(rec, ctx.client_ids)
+    cards = [("discrepancies", "discrepancies", fig["discrepancies"]),
+             ("clients_affected", "clients affected", fig["clients_affected"])]
+    for cur, amounts in fig["by_currency"].items():
+        cards += [(f"leakage_found:{cur}", f"leakage found ({cur})", amounts["leakage_found"]),
+                  (f"to_credit:{cur}", f"to credit ({cur})", amounts["to_credit"]),
+                  (f"impact:{cur}", f"net impact ({cur})", amounts["impact"])]
+    cards += [("rows_read", "rows read", fig["rows_read"]),
+              ("rows_used", "rows used", fig["rows_used"]),
+              ("rows_quarantined", "rows quarantined", fig["rows_quarantined"])]
+    body = "".join(
+        f'<div class="recon-card" data-figure="{html.escape(key)}"><div class="value">'
+        f'{html.escape(str(value))}</div><div class="label">{html.escape(label)}</div></div>'
+        for key, label, value in cards
+    )
+    return Html(f'<div class="recon-cards">{body}</div>')
+
+
+def impact_table(findings: pd.DataFrame) -> Table:
+    """Count and impact per kind and currency (to bill, to credit, net)."""
+    return Table(impact_by_kind(findings), "Findings and impact by kind", "No discrepancies.")
+
+
+def client_report(status: pd.DataFrame, rec: Reconciliation, ctx: ReportContext) -> None:
+    """Display a compact section per client with discrepancies: findings with their status."""
+    everyone = _client_order(rec, ctx)
+    order = [r for r in everyone if r[2]]
+    view = findings_frame(status).drop(columns="client")
+    by = dict(list(status.groupby("client_id", sort=False)))
+    for cid, name, n in order:
+        f = by[cid]
+        nets = ", ".join(f"{text(_dsum(g['impact']), money_like=True)} {cur}"
+                         for cur, g in f.groupby("currency"))
+        n_open = int(f["status"].eq("open").sum())
+        display(Html(f"<h3>{html.escape(name)} ({html.escape(cid)})</h3><p>{n} discrepancies, "
+                     f"{n_open} open; net impact {html.escape(nets)}</p>"))
+        display(Table(view.loc[f.index], ""))
+    rest = len(everyone) - len(order)
+    display(Html(f"<p>{rest} other client(s) in scope reconcile with no discrepancies.</p>"))
+
+
+def lineage(rec: Reconciliation, ws: Workspace) -> Table:
+    """Every file the figures come from, with its sha256: inputs, mappings and settings."""
+    rows = [{"kind": "input", "file": r.file, "bytes": int(r.bytes), "sha256": r.sha256,
+             "rows_read": int(r.rows_read)} for r in rec.loaded.inventory.itertuples(index=False)]
+    for kind, path in (("mapping", ws.clients_map), ("mapping", ws.products_map),
+                       ("settings", ws.config_path)):
+        if path.is_file():
+            rows.append({"kind": kind, "file": path.name, "bytes": path.stat().st_size,
+                         "sha256": sha256_file(path), "rows_read": ""})
+    return Table(pd.DataFrame(rows, dtype=object),
+                 f"Input lineage: {len(rows)} files from {ws.root}")
+
+
+def status_summary(status: pd.DataFrame) -> Table:
+    """Open vs resolved per kind (resolution.open_vs_resolved) as a table."""
+    from recon_helpers.audit.status import open_vs_resolved
+
+    frame = open_vs_resolved(status)
+    n_open = int(frame["open"].sum()) if len(frame) else 0
+    n_res = int(frame["resolved"].sum()) if len(frame) else 0
+    return Table(frame, f"{n_open} open, {n_res} resolved", "No discrepancies.")

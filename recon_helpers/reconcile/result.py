@@ -1,0 +1,166 @@
+"""The result of one month's reconciliation: the record every later stage reads, and how the
+findings are finished (ordered, named, sourced, keyed, described) whichever engine found them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from decimal import Decimal
+
+import pandas as pd
+
+from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
+from recon_helpers.core.workspace import Settings
+from recon_helpers.ingest.loaders import LoadedPeriod
+from recon_helpers.reconcile.discrepancies import RULE_COLUMNS, find_discrepancies, order_findings
+from recon_helpers.reconcile.lineage import finding_sources
+from recon_helpers.reconcile.mapping import client_suggestions, product_suggestions
+from recon_helpers.reconcile.matching import MonthTables
+
+FINDING_COLUMNS = (*DISCREPANCY_COLUMNS, "key", "detail")
+
+
+@dataclass
+class Reconciliation:
+    """Everything one month's reconciliation produced, for the CLI, notebooks and report."""
+
+    period: str
+    settings: Settings
+    loaded: LoadedPeriod
+    clients: pd.DataFrame  # known_clients()
+    customers: pd.DataFrame  # map_customers(): one row per vendor customer
+    month: MonthTables
+    three_way: pd.DataFrame
+    findings: pd.DataFrame  # FINDING_COLUMNS
+    client_suggestions: pd.DataFrame
+    product_suggestions: pd.DataFrame
+    # "duckdb": month.delivered (and loaded.delivered) hold only the vendor lines behind the
+    # findings; the month's rows per vendor are in coverage_rows (see engine_duckdb.py)
+    engine: str = "pandas"
+    coverage_rows: pd.DataFrame | None = None
+
+    def coverage(self) -> pd.DataFrame:
+        """Mapping coverage per vendor: customers and rows mapped by each method."""
+        rows = self.coverage_rows if self.coverage_rows is not None else delivered_coverage(
+            self.month.delivered)
+        cust = self.customers.assign(
+            method=self.customers["client_method"].replace("", "unmapped")
+        ).pivot_table(index="vendor", columns="method", values="cust_key", aggfunc="count",
+                      fill_value=0)
+        cust.columns = [f"customers_{c}" for c in cust.columns]
+        return rows.join(cust).reset_index()
+
+
+def delivered_coverage(d: pd.DataFrame) -> pd.DataFrame:
+    """Vendor lines per vendor, and how many are mapped to a client and to a product."""
+    return d.assign(
+            mapped_client=d["client_id"].ne(""), mapped_product=d["product_id"].ne("")
+        ).groupby("vendor").agg(
+            rows=("source", "size"),
+            rows_client_mapped=("mapped_client", "sum"),
+            rows_product_mapped=("mapped_product", "sum"),
+        )
+
+
+def assemble(
+    loaded: LoadedPeriod,
+    settings: Settings,
+    clients: pd.DataFrame,
+    customers: pd.DataFrame,
+    month: MonthTables,
+    tw: pd.DataFrame,
+    unmapped: pd.DataFrame,
+    unmapped_rows: pd.DataFrame,
+    discrepancies: pd.DataFrame | None = None,
+    **extra: object,
+) -> Reconciliation:
+    """Findings from the three-way table and the unmapped findings, finished and ordered.
+
+    Shared by both engines: everything here is key-sized (client x product), so it runs in
+    pandas whichever engine did the line-sized work.
+
+    Args:
+        unmapped: :func:`unmapped_findings` output.
+        unmapped_rows: vendor lines with a client but no product (their SKUs get suggestions).
+        discrepancies: find_discrepancies(tw) when the caller has it already.
+        extra: further Reconciliation fields (engine, coverage_rows).
+    """
+    period = loaded.period
+    if discrepancies is None:
+        discrepancies = find_discrepancies(tw, settings, has_invoices=not loaded.billed.empty)
+    parts = [p for p in (discrepancies, unmapped) if len(p)]
+    findings = (pd.concat(parts, ignore_index=True) if parts
+                else pd.DataFrame(columns=[*RULE_COLUMNS, "cust_key"]))
+    if "cust_key" not in findings:
+        findings["cust_key"] = ""
+    findings["cust_key"] = findings["cust_key"].fillna("")
+    findings = _finish(findings, clients, month, period)
+    products = pd.concat([loaded.catalogue[["product_id", "description"]],
+                          loaded.promised[["product_id", "description"]]])
+    return Reconciliation(
+        period=period,
+        settings=settings,
+        loaded=loaded,
+        clients=clients,
+        customers=customers,
+        month=month,
+        three_way=tw,
+        findings=findings,
+        client_suggestions=client_suggestions(
+            customers, clients, min_score=settings.fuzzy_min_score
+        ),
+        product_suggestions=product_suggestions(unmapped_rows, products),
+        **extra,  # type: ignore[arg-type]
+    )
+
+
+def _finish(
+    findings: pd.DataFrame, clients: pd.DataFrame, month: MonthTables, period: str
+) -> pd.DataFrame:
+    for col in ("client_id", "product_id", "vendor", "vendor_customer", "vendor_sku", "currency"):
+        findings[col] = findings[col].fillna("").astype(object)
+    findings = order_findings(findings)
+    names = clients.set_index("client_id")["client_name"]
+    findings["client_name"] = findings["client_id"].map(names).fillna("").astype(object)
+    findings["period"] = period
+    findings["sources"] = finding_sources(findings, month)
+    findings["key"] = (
+        findings["kind"] + "|" + findings["client_id"] + "|" + findings["product_id"] + "|"
+        + findings["vendor"] + "|" + findings["vendor_customer"] + "|" + findings["vendor_sku"]
+        + "|" + findings["currency"]
+    )
+    cols = list(findings.columns)  # rows as light mappings: describe() per row, not apply()
+    rows = findings.itertuples(index=False, name=None)
+    findings["detail"] = [describe(_Row(zip(cols, r, strict=True)))  # type: ignore[arg-type]
+                          for r in rows] if len(findings) else ""
+    return findings[list(FINDING_COLUMNS)]
+
+
+class _Row(dict):  # type: ignore[type-arg]
+    """A finding as a dict that also answers attribute access, as a Series row does."""
+
+    __getattr__ = dict.__getitem__
+
+
+def _n(value: Decimal | None) -> str:
+    return "?" if value is None else f"{value:,f}"
+
+
+def describe(f: pd.Series) -> str:
+    """One plain sentence explaining a finding, for auditors and reviewers."""
+    cur = f["currency"]
+    texts = {
+        "under_billed": f"vendor reports {_n(f.vendor_qty)}, agreement covers {_n(f.agreement_qty)}"
+        f" at {_n(f.unit_price)} {cur}",
+        "over_billed": f"vendor reports {_n(f.vendor_qty)}, agreement bills {_n(f.agreement_qty)}"
+        f" at {_n(f.unit_price)} {cur}",
+        "unbilled_service": f"vendor reports {_n(f.vendor_qty)} with no live agreement line",
+        "billed_not_delivered": f"agreement bills {_n(f.agreement_qty)}; the vendor reports none",
+        "invoice_mismatch": f"agreement {_n(f.agreement_qty)} at {_n(f.unit_price)} {cur}, "
+        f"invoiced {_n(f.invoiced_qty)}",
+        "price_mismatch": f"agreement price {_n(f.unit_price)} {cur} differs from the invoice",
+        "negative_margin": f"price {_n(f.unit_price)} below vendor cost {_n(f.unit_cost)} {cur}",
+        "unmapped_customer": f"{f.vendor} customer {f.vendor_customer!s} is not mapped to a client",
+        "unmapped_product": f"{f.vendor} SKU {f.vendor_sku!s} is not mapped to a product",
+    }
+    return texts.get(f["kind"], "")
