@@ -23,6 +23,7 @@ browser:
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check recon_helpers tests benchmarks
+	$(VENV)/bin/lint-imports
 
 test: $(VENV)/.installed browser lint
 	$(PY) -m pytest

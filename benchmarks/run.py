@@ -120,15 +120,16 @@ def _truth(ws: Path, findings) -> dict[str, int]:  # type: ignore[no-untyped-def
 
 
 def step_pandas(ws: Path) -> dict[str, object]:
+    from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
-    from recon_helpers.ingest.loaders import load_period
+    from recon_helpers.ingest.load import load_period
     from recon_helpers.reconcile.mapping import read_client_map, read_product_map
     from recon_helpers.reconcile.run import reconcile
 
     workspace = Workspace.open(ws)
     _reset_peak()
     t0 = time.perf_counter()
-    loaded = load_period(workspace, PERIOD)
+    loaded = load_period(workspace, Period.parse(PERIOD))
     t1 = time.perf_counter()
     load_mb = _peak_mb()
     _reset_peak()
@@ -150,12 +151,13 @@ def step_pandas(ws: Path) -> dict[str, object]:
 
 
 def step_duckdb(ws: Path) -> dict[str, object]:
+    from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
     from recon_helpers.reconcile.run import reconcile_period
 
     _reset_peak()
     t0, c0 = time.perf_counter(), time.process_time()
-    rec = reconcile_period(Workspace.open(ws), PERIOD, engine="duckdb")
+    rec = reconcile_period(Workspace.open(ws), Period.parse(PERIOD), engine="duckdb")
     return {
         "total_s": time.perf_counter() - t0,
         "cpu_s": time.process_time() - c0,
@@ -211,7 +213,7 @@ def step_floor(ws: Path) -> dict[str, object]:
 
 
 def step_pc_load(path: Path) -> dict[str, object]:
-    from recon_helpers.ingest.loaders import load_file
+    from recon_helpers.ingest.load import load_file
 
     _reset_peak()
     t0 = time.perf_counter()
@@ -282,13 +284,15 @@ def step_fuzzy(n: int) -> dict[str, object]:
 
 
 def step_report(ws: Path) -> dict[str, object]:
+    from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
     from recon_helpers.render.report import MANIFEST, render_period
 
     _reset_peak()
     with _children_peak() as kernels:
         t0 = time.perf_counter()
-        folder = render_period(Workspace.open(ws, ws / "reports"), PERIOD, progress=False)
+        folder = render_period(Workspace.open(ws, ws / "reports"), Period.parse(PERIOD),
+                               progress=False)
         s = time.perf_counter() - t0
     manifest = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))
     return {
@@ -311,14 +315,15 @@ def step_report_baseline(ws: Path) -> dict[str, object]:
 
     import nbformat
 
+    from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
-    from recon_helpers.render.report import execute, notebook_paths, parameters_for
+    from recon_helpers.render.notebook import execute, notebook_paths, parameters_for
 
     paths = notebook_paths()
     nb = nbformat.read(paths[0], as_version=4)
     nb.cells = [c for c in nb.cells if "parameters" in c.metadata.get("tags", [])]
     nb.cells.append(nbformat.v4.new_code_cell("import recon_helpers"))
-    parameters = parameters_for(Workspace.open(ws, ws / "reports"), PERIOD)
+    parameters = parameters_for(Workspace.open(ws, ws / "reports"), Period.parse(PERIOD))
     with tempfile.TemporaryDirectory() as tmp:
         trivial = Path(tmp) / "trivial.ipynb"
         nbformat.write(nb, trivial)

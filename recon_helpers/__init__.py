@@ -1,17 +1,19 @@
-"""Helpers behind the MSP billing-reconciliation workbook.
+"""Helpers behind the MSP billing-reconciliation workbook, one package per stage of the job.
 
-The notebooks import modules by name, e.g.::
+Each package imports only from the packages below it (checked by the import contract in
+``pyproject.toml``, run by ``make test``)::
 
-    from recon_helpers.reconcile.run import run as reconcile
+    cli                     the `recon` commands
+    render                  papermill: the monthly report, statements, the lab launcher
+    present                 HTML, views, charts, widgets, the notebook context
+    billing | analysis      expected invoices, adjustments, statements | margins, trends
+    audit                   ledger, decisions, resolution status, sign-off
+    reconcile               mapping, month rule, matching, discrepancies, the result record
+    ingest                  readers, parsing, validation, format loaders, loading a month
+    connect | demo          HTTP clients for the APIs | the bundled demo workspace
+    core                    errors, schemas, Period, workspace, exact files
 
-    from recon_helpers.render import report
-
-    from recon_helpers.present import views
-    rec = reconcile.reconcile_period(Workspace.open("data"), "2026-10")
-
-Modules: ``workspace`` (paths, recon.toml), ``readers``/``parsing``/``validation``/``loaders``
-(ingest), ``mapping``, ``proration``, ``matching``, ``reconcile``, ``summary``, ``ledger``,
-``signoff``, ``exports``, ``report``, ``charts``, ``views``, ``trends``, ``demo``, ``cli``.
+The notebooks import what they show from ``present`` (``ctx = context.open_period(...)``).
 Nothing heavy is imported here, so ``recon --help`` stays fast.
 """
 

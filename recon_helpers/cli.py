@@ -15,15 +15,16 @@ from pathlib import Path
 import pandas as pd
 
 from recon_helpers.core.errors import ReconError, UsageError
-from recon_helpers.core.workspace import Workspace, check_period
+from recon_helpers.core.period import Period
+from recon_helpers.core.workspace import Workspace
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
     return Workspace.open(args.workspace, args.reports)
 
 
-def _period(args: argparse.Namespace) -> str:
-    return check_period(args.period)
+def _period(args: argparse.Namespace) -> Period:
+    return Period.parse(args.period, "--period")
 
 
 def _table(frame: pd.DataFrame, limit: int = 40) -> str:
@@ -100,40 +101,21 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_lab(args: argparse.Namespace) -> int:
-    """Open JupyterLab on notebooks/ with copies of the notebooks preset to a month.
-
-    The copies go to notebooks/lab/<period>/ (rewritten on each run); papermill's prepare-only
-    mode adds an ``injected-parameters`` cell holding the month, workspace and clients.
-    """
-    import os
+    """Open JupyterLab on notebooks/ with copies of the notebooks preset to a month."""
     import shlex
     import subprocess
 
-    import papermill as pm
+    from recon_helpers.render.lab import lab_command, preset_notebooks
 
-    from recon_helpers.render import report
     ws = _workspace(args)
-    period = _period(args) if args.period else (ws.periods() or [""])[-1]
-    if not period:
+    period = _period(args) if args.period else (ws.periods() or [None])[-1]
+    if period is None:
         raise UsageError(f"no month with inputs in {ws.root}; give --period or add inputs")
-    parameters = report.parameters_for(ws, period, args.client_ids or ())
-    notebooks = report.notebook_paths()
-    root = report.NOTEBOOKS_DIR
-    folder = root / "lab" / period
-    first = (folder / notebooks[0].name).relative_to(root).as_posix()
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={root}",
-           f"--LabApp.default_url=/lab/tree/{first}"]
-    cmd += ["--no-browser"] if args.no_browser else []
-    cmd += [f"--port={args.port}"] if args.port else []
-    cmd += ["--allow-root"] if os.name == "posix" and os.geteuid() == 0 else []  # containers
+    cmd = lab_command(period, port=args.port, no_browser=args.no_browser)
     if args.dry_run:
         print(shlex.join(cmd))
         return 0
-    folder.mkdir(parents=True, exist_ok=True)
-    for nb in notebooks:
-        report.check_parameters(nb, parameters)
-        pm.execute_notebook(str(nb), str(folder / nb.name), parameters=parameters,
-                            prepare_only=True, kernel_name=report.KERNEL, progress_bar=False)
+    folder = preset_notebooks(ws, period, args.client_ids or ())
     print(f"notebooks preset to {period} in {folder}; starting JupyterLab (Ctrl-C to stop)")
     return subprocess.call(cmd)
 
@@ -154,9 +136,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
         raise UsageError(f"--out {out}: the file name must end in .csv or .xlsx")
     rec = reconcile_period(ws, period)
     clients = list(dict.fromkeys(args.client_ids or ()))
-    unknown = sorted(set(clients) - set(rec.clients["client_id"]))
-    if unknown:
-        raise UsageError(f"--client: no client {unknown} in {period}")
+    rec.check_clients(clients, "--client")
     lines = expected_invoice(rec, latest_decisions(ws, period), clients)
     write_table(invoice_for_export(lines), out, sheet_name=f"invoice {period}")
     totals = invoice_totals(lines)
@@ -175,7 +155,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
 
 def cmd_statement(args: argparse.Namespace) -> int:
     """Render one client statement per --client into reports/<period>/clients/."""
-    from recon_helpers.billing.statements import render_statement
+    from recon_helpers.render.statements import render_statement
 
     ws, period = _workspace(args), _period(args)
     for client_id in dict.fromkeys(args.client_ids):
@@ -186,9 +166,11 @@ def cmd_statement(args: argparse.Namespace) -> int:
 def cmd_signoff(args: argparse.Namespace) -> int:
     """Seal the month's rendered report as preparer or reviewer (exit 2 when refused)."""
     from recon_helpers.audit.signoff import GROUPS, SEAL_FILE, SEAL_PAGE, seal
+    from recon_helpers.present.signoff import write_signoff_page
 
     ws, period = _workspace(args), _period(args)
     document = seal(ws, period, args.role, args.name)
+    write_signoff_page(ws, period)
     sealed = document["seal"]
     print(f"{period} signed by {args.role} {sealed['name']}: ledger entry seq {sealed['seq']}, "
           f"status now {document['status']}")

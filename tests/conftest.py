@@ -24,13 +24,14 @@ def demo_month(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-unt
 
     A template: tests copy it (``demo_ws``) before recording decisions or writing reports.
     """
+    from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
     from recon_helpers.demo.write import write_demo
     from recon_helpers.reconcile.run import reconcile_period
 
     root = tmp_path_factory.mktemp("demo-template") / "data"
     write_demo(root)
-    return root, reconcile_period(Workspace.open(root), "2026-10")
+    return root, reconcile_period(Workspace.open(root), Period.parse("2026-10"))
 
 
 @pytest.fixture

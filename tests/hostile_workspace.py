@@ -16,10 +16,11 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from recon_helpers.core.period import Period
 from tests.workspace_builder import b, build, d, p
 
-PERIOD = "2026-10"
-PREVIOUS = "2026-09"
+PERIOD = Period.parse("2026-10")
+PREVIOUS = Period.parse("2026-09")
 # markers that may appear in a page only as inert text (or inside a JSON string literal)
 MARKERS = ("__xss", "alert(")
 PAYLOADS: tuple[str, ...] = (
@@ -64,7 +65,7 @@ def local_refs(data: Path) -> tuple[str, str]:
     return f'<img src="{canary}">', f"![leak]({canary})"
 
 
-def _month(data: Path, period: str, bump: int) -> dict[str, list[dict[str, str]]]:
+def _month(data: Path, period: Period, bump: int) -> dict[str, list[dict[str, str]]]:
     delivered, promised, billed = [], [], []
     for i, (cid, cname, vid, vname) in enumerate(CLIENTS):
         for j, (sku, product) in enumerate(SKUS):
@@ -96,7 +97,7 @@ def _month(data: Path, period: str, bump: int) -> dict[str, list[dict[str, str]]
     return {"delivered": delivered, "promised": promised, "billed": billed}
 
 
-def _pax8(period: str) -> dict[str, list[dict[str, object]]]:
+def _pax8(period: Period) -> dict[str, list[dict[str, object]]]:
     cid, cname, _, _ = CLIENTS[4]
     item = {
         "id": "6018366c-f658-47a7-9ed3-4fe53a096533", "type": "subscription",
@@ -129,7 +130,7 @@ def build_hostile(root: Path) -> Path:
     for period, bump in ((PREVIOUS, 3), (PERIOD, 0)):
         build(data, products=products, clients_map=clients, period=period,
               **_month(data, period, bump))
-        folder = data / "inputs" / period
+        folder = data / "inputs" / str(period)
         # names that are payloads themselves ('/' cannot be in a file name)
         (folder / "usage.csv").rename(folder / 'usage <img src=x onerror="window.__xss=2">.csv')
         (folder / "agreements.csv").rename(folder / "agreements <svg onload=window.__xss=5>.csv")

@@ -11,6 +11,7 @@ from __future__ import annotations
 import sys
 
 from recon_helpers.audit.ledger import Ledger
+from recon_helpers.core.period import Period
 
 
 def main(argv: list[str]) -> int:
@@ -25,7 +26,7 @@ def main(argv: list[str]) -> int:
     while count == 0 or i < count:
         key = f"{tag}-{i}"
         payload = {"action": "accept", "note": f'burst, "quoted", {i}', "impact": "-12.50"}
-        entry = ledger.append("decision", "2026-10", key, payload, actor=tag)
+        entry = ledger.append("decision", Period.parse("2026-10"), key, payload, actor=tag)
         sys.stdout.write(f"{entry.seq} {entry.hash} {key}\n")
         sys.stdout.flush()
         i += 1

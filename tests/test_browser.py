@@ -15,8 +15,10 @@ from pathlib import Path
 import nbformat
 import pytest
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.render.report import MANIFEST, NOTEBOOKS_DIR, render_period
+from recon_helpers.render.notebook import NOTEBOOKS_DIR
+from recon_helpers.render.report import MANIFEST, render_period
 from tests.test_notebooks import NOTEBOOKS, render_demo_once
 from tests.workspace_builder import b, build, d, p
 
@@ -120,7 +122,7 @@ def hostile_report(tmp_path_factory) -> Path:
           clients_map=[("huntress", "evil", "", "EVIL")])
     ws = Workspace.open(root / "data")
     picked = [NOTEBOOKS_DIR / "02_comparison.ipynb", NOTEBOOKS_DIR / "04_monthly_report.ipynb"]
-    return render_period(ws, "2026-10", notebooks=picked, progress=False)
+    return render_period(ws, Period.parse("2026-10"), notebooks=picked, progress=False)
 
 
 @pytest.mark.notebooks

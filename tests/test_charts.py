@@ -10,6 +10,7 @@ import plotly.graph_objects as go
 import pytest
 
 from recon_helpers.analysis import trends
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE
 from recon_helpers.present import charts
 
@@ -28,7 +29,8 @@ FINDINGS = findings([
     ("2026-10", "over_billed", "B&Q", "B&Q <Ltd>", "", Decimal("-17.50"), "USD"),
     ("2026-10", "unmapped_customer", "", "", "microsoft", None, "EUR"),
 ])
-TREND = trends.Trends(["2026-09", "2026-10"], FINDINGS, pd.DataFrame())
+TREND = trends.Trends((Period.parse("2026-09"), Period.parse("2026-10")), FINDINGS,
+                     pd.DataFrame())
 THREE_WAY = pd.DataFrame({
     "product_id": [HOSTILE, "0042"], "currency": ["USD", "USD"],
     "delivered_qty": [12 * QTY_SCALE, 34_000], "agreement_qty": [10 * QTY_SCALE, 3 * QTY_SCALE],
@@ -118,8 +120,8 @@ def test_currencies_are_separate_series() -> None:
 def test_empty_inputs_give_an_explained_empty_chart() -> None:
     none = FINDINGS.iloc[:0]
     for fig in (charts.impact_by_kind(none), charts.impact_by_client(none),
-                charts.largest_movers(trends.largest_movers(trends.Trends(["2026-10"], none,
-                                                                           pd.DataFrame())))):
+                charts.largest_movers(trends.largest_movers(
+                    trends.Trends((Period.parse("2026-10"),), none, pd.DataFrame())))):
         assert not fig.data and fig.layout.annotations[0].text
         go.Figure(fig.to_plotly_json())
 

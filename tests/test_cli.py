@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 from recon_helpers.cli import main
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
 from tests.workspace_builder import build, d, p
 
@@ -83,7 +84,7 @@ def test_bad_usage_exits_2_with_a_message(tmp_path, capsys, args, message):
 
 def test_unreadable_input_names_file_and_row(tmp_path, capsys):
     ws = build(tmp_path / "data", promised=[p("acme", "FLAT", "1", "5")])
-    (ws.inputs("2026-10") / "mystery.csv").write_text("foo,bar\n1,2\n")
+    (ws.inputs(Period.parse("2026-10")) / "mystery.csv").write_text("foo,bar\n1,2\n")
     assert main(["reconcile", "--workspace", str(tmp_path / "data"), "--period", "2026-10"]) == 2
     err = capsys.readouterr().err
     assert "mystery.csv" in err and "closest known formats" in err

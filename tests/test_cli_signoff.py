@@ -14,17 +14,19 @@ from recon_helpers.audit import status as resolution
 from recon_helpers.audit.ledger import Ledger
 from recon_helpers.audit.signoff import SEAL_FILE, SEAL_PAGE, status
 from recon_helpers.cli import main
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.signoff import write_signoff_page
 from recon_helpers.reconcile.run import reconcile_period
 from tests.test_notebooks import DEMO_PERIOD, render_demo_once
 from tests.workspace_builder import build, d, p
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 
 
 def run(ws: Workspace, *args: str) -> int:
-    return main([args[0], "--workspace", str(ws.root), "--period", PERIOD, *args[1:]])
+    return main([args[0], "--workspace", str(ws.root), "--period", str(PERIOD), *args[1:]])
 
 
 def fake_report(ws: Workspace) -> Path:
@@ -34,7 +36,7 @@ def fake_report(ws: Workspace) -> Path:
     (folder / "04_monthly_report.html").write_text(
         "<!DOCTYPE html><html><body><h1>4. Monthly report: 2026-10</h1></body></html>\n")
     (folder / "04_monthly_report.ipynb").write_text(json.dumps({"cells": [], "nbformat": 4}))
-    (folder / "manifest.json").write_text(json.dumps({"period": PERIOD}))
+    (folder / "manifest.json").write_text(json.dumps({"period": str(PERIOD)}))
     return folder
 
 
@@ -142,6 +144,7 @@ def test_decision_after_the_seal_reopens_the_month(demo_month, demo_ws, capsys) 
     key = rec.findings["key"].iloc[0]
     entry = resolution.resolve(ws, PERIOD, key, "accept", "late agreement with the client",
                                "Alice Martin", rec=rec)
+    write_signoff_page(ws, PERIOD)  # resolve() records only; the widgets rewrite the page
     assert status(ws, PERIOD) == "reopened"
     assert 'data-signoff-status="reopened"' in (folder / SEAL_PAGE).read_text(encoding="utf-8")
     capsys.readouterr()
@@ -162,7 +165,8 @@ def test_decision_after_the_seal_reopens_the_month(demo_month, demo_ws, capsys) 
 def test_rendered_demo_report_signoff_and_tamper(tmp_path_factory, tmp_path, capsys) -> None:
     src_ws, src_report = render_demo_once(tmp_path_factory)
     shutil.copytree(src_ws.root, tmp_path / "data")
-    shutil.copytree(src_report, tmp_path / "reports" / DEMO_PERIOD)  # never sign the shared one
+    # never sign the shared one
+    shutil.copytree(src_report, tmp_path / "reports" / str(DEMO_PERIOD))
     ws = Workspace.open(tmp_path / "data")
     page = (ws.report_dir(PERIOD) / "04_monthly_report.html").read_text(encoding="utf-8")
     assert 'data-signoff-status="open"' in page and f'href="{SEAL_PAGE}"' in page

@@ -22,9 +22,10 @@ import pandas as pd
 import pytest
 
 from recon_helpers.core.errors import InputFileError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, ROLES, QuarantineReason
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import load_period
+from recon_helpers.ingest.load import load_period
 
 CORPUS = Path(__file__).parent / "corpus"
 MANIFEST = CORPUS / "expected.toml"
@@ -131,13 +132,13 @@ def test_corpus_file_gives_its_recorded_outcome(tmp_path: Path, name: str) -> No
     ws = _workspace(tmp_path, name, entry)
     if entry["outcome"] == "error":
         with pytest.raises(InputFileError) as info:
-            load_period(ws, "2026-10")
+            load_period(ws, Period.parse("2026-10"))
         assert info.value.path.name == name
         for fragment in entry["message"]:
             assert fragment in str(info.value), f"{fragment!r} not in {str(info.value)!r}"
         return
 
-    loaded = load_period(ws, "2026-10")
+    loaded = load_period(ws, Period.parse("2026-10"))
     inv = loaded.inventory.set_index("file").loc[name]
     assert inv["rows_read"] == inv["rows_used"] + inv["rows_quarantined"]
     assert inv["rows_used"] == entry["rows"]

@@ -9,6 +9,7 @@ from pathlib import Path
 import pytest
 
 from recon_helpers.core.errors import UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.demo.plan import PERIODS
@@ -44,15 +45,15 @@ def test_demo_refuses_to_overwrite_without_force(demo):
 
 def test_demo_has_three_months_many_clients_and_vendors(demo):
     ws = Workspace.open(demo)
-    assert ws.periods() == list(PERIODS)
-    rec = reconcile_period(ws, PERIODS[-1])
+    assert [str(p) for p in ws.periods()] == list(PERIODS)
+    rec = reconcile_period(ws, Period.parse(PERIODS[-1]))
     assert rec.clients["client_id"].nunique() >= 25
     assert rec.loaded.delivered["vendor"].nunique() >= 5
 
 
 @pytest.mark.parametrize("period", PERIODS)
 def test_every_demo_month_loads_with_rows_conserved(demo, period):
-    inv = reconcile_period(Workspace.open(demo), period).loaded.inventory
+    inv = reconcile_period(Workspace.open(demo), Period.parse(period)).loaded.inventory
     assert (inv.rows_read == inv.rows_used + inv.rows_quarantined).all()
     assert inv.rows_quarantined.sum() >= 4  # the planted mess is caught, not dropped
 
@@ -68,7 +69,7 @@ def _truth(demo: Path, period: str) -> set[tuple[str, ...]]:
 
 @pytest.mark.parametrize("period", PERIODS)
 def test_reconcile_reproduces_the_ground_truth_exactly(demo, period):
-    rec = reconcile_period(Workspace.open(demo), period)
+    rec = reconcile_period(Workspace.open(demo), Period.parse(period))
     f = rec.findings
     got = {
         (k, c, p, "" if i is None else format(i, "f"), cur)

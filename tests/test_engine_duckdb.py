@@ -12,6 +12,7 @@ import pandas as pd
 import pytest
 
 from recon_helpers.core.errors import ConfigError, UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace, parse_settings
 from recon_helpers.demo.write import write_demo
 from recon_helpers.reconcile.engine_duckdb import choose_engine
@@ -22,10 +23,10 @@ sys.path.insert(0, str(ROOT / "benchmarks"))
 from generate import generate  # noqa: E402
 
 FIXTURES = ROOT / "tests" / "fixtures" / "formats"
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 
 
-def assert_same(ws: Workspace, period: str) -> tuple[object, object]:
+def assert_same(ws: Workspace, period: Period) -> tuple[object, object]:
     """Both engines on one month: equal findings, three-way table, customers and the rest."""
     steps: dict[str, list[str]] = {"pandas": [], "duckdb": []}
     a = reconcile_period(ws, period, steps["pandas"].append, engine="pandas")
@@ -56,7 +57,7 @@ def test_demo_months_match(tmp_path: Path) -> None:
     write_demo(tmp_path / "data")
     ws = Workspace.open(tmp_path / "data")
     for period in ("2026-08", "2026-09", "2026-10"):
-        a, _ = assert_same(ws, period)
+        a, _ = assert_same(ws, Period.parse(period))
         assert len(a.findings) > 0
 
 
@@ -105,7 +106,7 @@ MESSY_ROWS = [  # the kinds of mess canonical exports carry, each routed to the 
 
 
 def messy_workspace(root: Path, delivered: str) -> Workspace:
-    month = root / "inputs" / PERIOD
+    month = root / "inputs" / str(PERIOD)
     month.mkdir(parents=True)
     (month / "delivered.csv").write_bytes(b"\xef\xbb\xbf" + delivered.encode("utf-8"))
     shutil.copy(FIXTURES / "pax8_companies.json", month / "pax8_companies.json")

@@ -30,14 +30,15 @@ import pytest
 
 from recon_helpers.audit.ledger import Ledger
 from recon_helpers.core.errors import LedgerError, RenderError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.mapping import CLIENT_MAP_COLUMNS, read_client_map
-from recon_helpers.render import report
+from recon_helpers.render import notebook, report
 from recon_helpers.render.report import render_period
 from tests.test_report import small_notebook
 from tests.workspace_builder import one_client_workspace
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 ROOT = Path(__file__).resolve().parents[1]
 NEW_HTML = b"<html><body>the new report</body></html>"
 CRASHED = 137  # exit status of a child that "crashed" at a file-system step
@@ -68,7 +69,7 @@ def previous_report(ws: Workspace) -> dict[str, bytes]:
 
 def leftovers(ws: Workspace) -> list[str]:
     """Anything in the reports folder besides the month folders (temporary folders)."""
-    return sorted(f.name for f in ws.reports_root.iterdir() if f.name != PERIOD)
+    return sorted(f.name for f in ws.reports_root.iterdir() if f.name != str(PERIOD))
 
 
 def kernels() -> list[Any]:
@@ -135,10 +136,10 @@ def _crash_at(step: int, ws: Workspace, nb: Path, rec: Any) -> int:
 
             for owner, name in ((os, "rename"), (os, "replace"), (Path, "rename"),
                                 (shutil, "rmtree"), (shutil, "copy2"),
-                                (report, "exchange_paths"), (report, "fsync_tree")):
+                                (notebook, "exchange_paths"), (report, "fsync_tree")):
                 setattr(owner, name, crashing(getattr(owner, name)))
             report.execute, report.export_html = fake_execute, fake_export
-            report.ReportContext.reconcile = lambda self: rec
+            report.reconcile_period = lambda ws, period: rec
             render_period(ws, PERIOD, notebooks=[nb], progress=False)
             code = 0
         finally:
@@ -150,7 +151,7 @@ def _is_new(files: dict[str, bytes], old: dict[str, bytes]) -> bool:
     return (set(files) == {"01_fault.html", "01_fault.ipynb", "manifest.json", "signoff.json"}
             and files["01_fault.html"] == NEW_HTML
             and files["signoff.json"] == old["signoff.json"]  # kept across the re-render
-            and json.loads(files["manifest.json"])["period"] == PERIOD)
+            and json.loads(files["manifest.json"])["period"] == str(PERIOD))
 
 
 @pytest.mark.skipif(not hasattr(os, "fork"), reason="needs fork")
@@ -196,9 +197,9 @@ def test_a_failed_final_move_is_a_render_error_and_the_old_report_stays(
     if how == "exchange fails":
         def exchange(a: Path, b: Path) -> bool:
             raise OSError(5, "Input/output error", str(b))
-        monkeypatch.setattr(report, "exchange_paths", exchange)
+        monkeypatch.setattr(notebook, "exchange_paths", exchange)
     else:  # the portable path: old aside, new in; the second rename fails
-        monkeypatch.setattr(report, "exchange_paths", lambda a, b: False)
+        monkeypatch.setattr(notebook, "exchange_paths", lambda a, b: False)
         rename = Path.rename
 
         def failing(self: Path, target: Any) -> Any:
@@ -266,7 +267,8 @@ from recon_helpers.render import report
 from recon_helpers.core.errors import ReconError
 from recon_helpers.reconcile.mapping import confirm_client
 import recon_helpers.core.exports, recon_helpers.reconcile.run, recon_helpers.audit.status  # noqa
-import recon_helpers.reconcile.summary, nbconvert, openpyxl, plotly.offline, tqdm  # noqa: imported early
+import recon_helpers.reconcile.summary, recon_helpers.present.signoff  # noqa: imported early
+import recon_helpers.render.statements, nbconvert, openpyxl, plotly.offline, tqdm  # noqa
 
 signal.signal(signal.SIGXFSZ, signal.SIG_IGN)  # writes past the limit fail with EFBIG
 cfg = json.loads(sys.argv[1])
@@ -303,7 +305,7 @@ report.notebook_paths = lambda folder=None: [Path(cfg["notebook"])]
 report.execute = fake_execute  # the kernel is not the point; the HTML export writes ~300 KB
 limit(64_000)
 results["report"] = run(["report", *base, "--no-progress"])
-from recon_helpers.billing import statements
+from recon_helpers.render import statements
 statements.execute = fake_execute
 results["statement"] = run(["statement", *base, "--client", "ACME"])
 print(json.dumps(results))

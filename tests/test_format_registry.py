@@ -16,11 +16,13 @@ import openpyxl
 import pytest
 
 from recon_helpers.core.errors import UnknownFormatError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import ROLES
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import FORMATS, detect_format, load_period
+from recon_helpers.ingest.load import load_period
 from recon_helpers.ingest.raw import norm_header
 from recon_helpers.ingest.readers import read_raw
+from recon_helpers.ingest.registry import FORMATS, detect_format
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 EXTENSIONS = ("csv", "json", "xlsx")
@@ -104,7 +106,7 @@ def test_fixture_is_detected_as_itself_only(path: Path) -> None:
 @pytest.mark.parametrize("path", _all_fixtures(), ids=lambda p: p.name)
 def test_fixture_loads_with_rows_conserved(path: Path, month_dir: Path) -> None:
     shutil.copy(path, month_dir / path.name)
-    loaded = load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+    loaded = load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
     inv = loaded.inventory.set_index("file").loc[path.name]
     assert inv["format"] == path.stem
     assert inv["rows_read"] == _records_in(path)
@@ -123,7 +125,7 @@ def test_unknown_header_names_file_and_closest_formats(month_dir: Path) -> None:
         encoding="utf-8",
     )
     with pytest.raises(UnknownFormatError, match=r"vendor_usage_oct\.csv") as info:
-        load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+        load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
     message = str(info.value)
     assert "closest known formats" in message
     assert "canonical_delivered (missing quantity)" in message
@@ -134,4 +136,4 @@ def test_unknown_json_keys_are_an_error_not_a_skip(month_dir: Path) -> None:
         json.dumps({"results": [{"deviceId": 1, "hostname": "ws-01"}]}), encoding="utf-8"
     )
     with pytest.raises(UnknownFormatError, match=r"export\.json: format not recognised"):
-        load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+        load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))

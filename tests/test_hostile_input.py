@@ -22,10 +22,12 @@ from typing import Any
 import openpyxl
 import pytest
 
+from recon_helpers import cli
 from recon_helpers.core.errors import InputFileError, UsageError
 from recon_helpers.core.exports import write_table
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import load_period
+from recon_helpers.ingest.load import load_period
 from recon_helpers.reconcile.mapping import (
     confirm_client,
     confirm_product,
@@ -69,7 +71,7 @@ def _month(tmp_path: Path) -> Path:
 
 
 def _load(folder: Path) -> Any:
-    return load_period(Workspace.open(folder.parents[1]), "2026-10")
+    return load_period(Workspace.open(folder.parents[1]), Period.parse("2026-10"))
 
 
 def _refused(folder: Path, *fragments: str) -> InputFileError:
@@ -249,13 +251,14 @@ def test_recon_toml_file_names_cannot_point_outside_the_month_folder(tmp_path: P
         "2026-10\n",
     ],
 )
-def test_periods_with_path_tricks_are_usage_errors(tmp_path: Path, period: str) -> None:
+def test_periods_with_path_tricks_are_usage_errors(tmp_path: Path, period: str,
+                                                   capsys) -> None:
     folder = _month(tmp_path)
-    ws = Workspace.open(folder.parents[1])
     with pytest.raises(UsageError, match="YYYY-MM"):
-        load_period(ws, period)
-    with pytest.raises(UsageError):
-        ws.report_dir(period)
+        Period.parse(period, "--period")  # the one place a month is read from text
+    assert cli.main(["reconcile", "--workspace", str(folder.parents[1]), "--period",
+                     period]) == 2
+    assert "YYYY-MM" in capsys.readouterr().err
 
 
 @pytest.mark.parametrize(
@@ -345,9 +348,9 @@ def test_hostile_input_names_reach_the_findings_export_as_inert_text(tmp_path: P
         delivered=[d("-cmd|' /C calc'!A0", "agents", "3", "2", name=vendor_name)],
         promised=[p("acme", "EDR", "3", "5", client_name=client_name)],
     )
-    month = ws.inputs("2026-10")
+    month = ws.inputs(Period.parse("2026-10"))
     os.replace(month / "usage.csv", month / "+usage.csv")  # a file name that is a payload too
-    findings = findings_for_export(reconcile_period(ws, "2026-10").findings)
+    findings = findings_for_export(reconcile_period(ws, Period.parse("2026-10")).findings)
     text_cells = {str(v) for v in findings.to_numpy().ravel()}
     assert any(vendor_name in v or "-cmd|" in v for v in text_cells)
     assert any(client_name in v for v in text_cells)

@@ -29,10 +29,12 @@ import pytest
 from recon_helpers import cli
 from recon_helpers.audit import signoff
 from recon_helpers.audit import status as resolution
-from recon_helpers.billing.statements import render_statement
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.signoff import write_signoff_page
 from recon_helpers.reconcile.run import reconcile_period
-from recon_helpers.render.report import notebook_paths, render_period
+from recon_helpers.render.notebook import notebook_paths
+from recon_helpers.render.report import render_period
+from recon_helpers.render.statements import render_statement
 from tests.hostile_workspace import (
     CANARY,
     MARKERS,
@@ -87,6 +89,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, list[P
     placeholder.mkdir(parents=True)
     (placeholder / "placeholder.html").write_text("placeholder", encoding="utf-8")
     signoff.seal(ws, PERIOD, "preparer", f"Preparer {PAYLOADS[2]}")
+    write_signoff_page(ws, PERIOD)  # as recon signoff does
     folder = render_period(ws, PERIOD, progress=False)
     statement = render_statement(ws, PERIOD, STATEMENT_CLIENT)
     pages = [folder / name for name in NOTEBOOK_PAGES] + [folder / "signoff.html", statement]
@@ -335,7 +338,7 @@ def test_formula_payloads_are_inert_in_every_cli_export(tmp_path: Path, capsys) 
     key = rec.findings["key"].iloc[0]
     resolution.resolve(ws, PERIOD, key, "adjust_agreement", FORMULAS[4], FORMULAS[5],
                        new_quantity="12", rec=rec)
-    base = ["--workspace", str(ws.root), "--period", PERIOD]
+    base = ["--workspace", str(ws.root), "--period", str(PERIOD)]
     written = []
     for command, status in (("reconcile", {0, 1}), ("invoice", {0, 1}), ("adjustments", {0})):
         for ext in ("csv", "xlsx"):

@@ -24,25 +24,26 @@ from recon_helpers.billing.invoicing import (
     invoice_totals,
 )
 from recon_helpers.core.exports import write_table
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.demo.plan import build_months
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 INVOICE_FILES = ("cw-invoice-products.json", "cw-invoices.json")
 
 
 def _agreements() -> dict[tuple[str, str], Decimal]:
     """Agreement amounts of the demo month from the demo's own book (not from the loaders)."""
-    month = next(m for m in build_months() if m.period == PERIOD)
+    month = next(m for m in build_months() if m.period == str(PERIOD))
     return {(ln.client.identifier, ln.product.product_id): ln.agreed * ln.price
             for ln in month.lines if ln.agreed}
 
 
 def _planted(demo: Path) -> list[dict[str, str]]:
     with (demo / "demo_ground_truth.csv").open(encoding="utf-8") as fh:
-        return [r for r in csv.DictReader(fh) if r["period"] == PERIOD]
+        return [r for r in csv.DictReader(fh) if r["period"] == str(PERIOD)]
 
 
 def _by_key(lines: pd.DataFrame, line_type: str | None = None) -> dict[tuple[str, str], Decimal]:
@@ -88,7 +89,7 @@ def test_true_ups_are_the_difference_at_the_agreed_price(rec) -> None:
 
 def test_every_line_traces_to_input_rows(demo, rec) -> None:
     lines = expected_invoice(rec)
-    files = {p.name: p for p in (demo / "inputs" / PERIOD).iterdir()}
+    files = {p.name: p for p in (demo / "inputs" / str(PERIOD)).iterdir()}
     for line_type, sources in zip(lines["line_type"], lines["sources"], strict=True):
         refs = sources.split(";")
         assert refs and all(re.fullmatch(r"[^:;]+:\d+", r) for r in refs), sources
@@ -139,7 +140,7 @@ def test_decisions_change_the_lines(tmp_path, rec) -> None:
 
 def _replace_invoices(demo: Path, target: Path, lines: pd.DataFrame) -> Reconciliation:
     shutil.copytree(demo, target)
-    month = target / "inputs" / PERIOD
+    month = target / "inputs" / str(PERIOD)
     for name in INVOICE_FILES:
         (month / name).unlink()
     write_table(canonical_billed(lines), month / "expected-invoice.csv")
@@ -181,9 +182,9 @@ def test_latest_decisions_without_a_ledger_is_empty(demo) -> None:
 
 def test_cli_writes_csv_and_xlsx_for_a_psa_import(tmp_path, demo, capsys) -> None:
     csv_out, xlsx_out = tmp_path / "invoice.csv", tmp_path / "invoice.xlsx"
-    assert cli.main(["invoice", "--workspace", str(demo), "--period", PERIOD,
+    assert cli.main(["invoice", "--workspace", str(demo), "--period", str(PERIOD),
                      "--out", str(csv_out)]) == 0
-    assert cli.main(["invoice", "--workspace", str(demo), "--period", PERIOD,
+    assert cli.main(["invoice", "--workspace", str(demo), "--period", str(PERIOD),
                      "--client", "GRANITEC06", "--out", str(xlsx_out)]) == 0
     assert "total USD: 2,496.00" in capsys.readouterr().out
     with csv_out.open(encoding="utf-8", newline="") as fh:
@@ -197,9 +198,9 @@ def test_cli_writes_csv_and_xlsx_for_a_psa_import(tmp_path, demo, capsys) -> Non
     assert list(values[0]) == list(INVOICE_COLUMNS)
     assert {r[1] for r in values[1:]} == {"GRANITEC06"}
     assert sum(Decimal(str(r[7])) for r in values[1:]) == Decimal("2496.00")
-    assert cli.main(["invoice", "--workspace", str(demo), "--period", PERIOD,
+    assert cli.main(["invoice", "--workspace", str(demo), "--period", str(PERIOD),
                      "--out", str(tmp_path / "x.txt")]) == 2
-    assert cli.main(["invoice", "--workspace", str(demo), "--period", PERIOD,
+    assert cli.main(["invoice", "--workspace", str(demo), "--period", str(PERIOD),
                      "--client", "NOPE", "--out", str(csv_out)]) == 2
 
 

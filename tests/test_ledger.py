@@ -19,10 +19,11 @@ import pytest
 from recon_helpers.audit.decisions import Action, decisions_frame, record_decision
 from recon_helpers.audit.ledger import GENESIS, Ledger, entry_hash
 from recon_helpers.core.errors import LedgerError, ReconError
+from recon_helpers.core.period import Period
 
 ROOT = Path(__file__).resolve().parents[1]
 WORKER = ROOT / "tests" / "ledger_worker.py"
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 # realistic discrepancy keys: kind|client|product|vendor customer GUID
 KEYS = [
     "under_billed|ACME|M365-BP|7c1e5b7a-3f0e-4c51-9a4e-2b8f6d0c9e11",
@@ -76,7 +77,8 @@ def test_append_chains_entries_and_verifies(tmp_path: Path) -> None:
     first = ledger.append(
         "decision", PERIOD, KEYS[0], {"action": "accept", "impact": Decimal("-12.50")}, "alice"
     )
-    second = ledger.append("signoff", "2026-11", "signoff:preparer", {"role": "preparer"}, "bob")
+    second = ledger.append("signoff", Period.parse("2026-11"), "signoff:preparer",
+                           {"role": "preparer"}, "bob")
     assert (first.seq, second.seq) == (1, 2)
     assert first.prev_hash == GENESIS and second.prev_hash == first.hash
     assert ledger.head() == second.hash
@@ -86,7 +88,7 @@ def test_append_chains_entries_and_verifies(tmp_path: Path) -> None:
     assert stored == first
     text = json.dumps(stored.payload, sort_keys=True, separators=(",", ":"))
     assert first.hash == entry_hash(
-        1, first.ts, "alice", PERIOD, "decision", KEYS[0], text, GENESIS
+        1, first.ts, "alice", str(PERIOD), "decision", KEYS[0], text, GENESIS
     )
     assert ledger.verify() == []
     con = sqlite3.connect(tmp_path / "ledger.sqlite")
@@ -105,7 +107,7 @@ def test_append_rejects_bad_entries(tmp_path: Path) -> None:
     with pytest.raises(LedgerError, match="actor"):
         ledger.append("decision", PERIOD, "k", {}, "  ")
     with pytest.raises(ReconError, match="YYYY-MM"):
-        ledger.append("decision", "2026-13", "k", {}, "alice")
+        ledger.append("decision", Period.parse("2026-13"), "k", {}, "alice")
     assert ledger.entries() == []
 
 
@@ -135,7 +137,8 @@ def test_edited_row_is_detected(tmp_path: Path) -> None:
 def test_rewritten_row_with_recomputed_hash_breaks_the_link(tmp_path: Path) -> None:
     ledger = _ledger(tmp_path, 3)
     e2 = ledger.entries()[1]
-    forged = entry_hash(2, e2.ts, "mallory", PERIOD, "decision", e2.key, '{"a":1}', e2.prev_hash)
+    forged = entry_hash(2, e2.ts, "mallory", str(PERIOD), "decision", e2.key, '{"a":1}',
+                        e2.prev_hash)
     _tamper(
         ledger.path,
         f"""UPDATE entries SET actor = 'mallory', payload = '{{"a":1}}', hash = '{forged}'
@@ -242,7 +245,7 @@ def test_record_decision_validates_and_latest_supersedes(tmp_path: Path) -> None
     record_decision(
         ledger, PERIOD, KEYS[0], "accept", "client keeps 20 seats until renewal", "bob", **common
     )
-    record_decision(ledger, "2026-11", KEYS[0], "accept", "other month", "bob")
+    record_decision(ledger, Period.parse("2026-11"), KEYS[0], "accept", "other month", "bob")
     frame = decisions_frame(ledger, PERIOD)
     assert list(frame.columns[:8]) == [
         "key",
@@ -264,7 +267,7 @@ def test_record_decision_validates_and_latest_supersedes(tmp_path: Path) -> None
     assert adjusted["new_quantity"] == "25" and adjusted["impact"] == "431.25"
     assert adjusted["currency"] == "USD"
     assert frame["key"].dtype == object
-    assert decisions_frame(ledger, "2026-12").empty
+    assert decisions_frame(ledger, Period.parse("2026-12")).empty
 
 
 def test_concurrent_appends_from_two_processes(tmp_path: Path) -> None:

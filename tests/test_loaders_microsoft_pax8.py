@@ -16,13 +16,15 @@ import pandas as pd
 import pytest
 
 from recon_helpers.core.errors import UnknownFormatError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, money, qty
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import FORMATS, detect_format, load_file, load_period
+from recon_helpers.ingest.load import load_file, load_period
 from recon_helpers.ingest.loaders.microsoft_nce import RATE_SCALE, truncate_convert
 from recon_helpers.ingest.loaders.pax8 import inclusive_end
 from recon_helpers.ingest.raw import norm_header
 from recon_helpers.ingest.readers import read_raw
+from recon_helpers.ingest.registry import FORMATS, detect_format
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
 MS = FIXTURES / "microsoft_nce_invoice_recon.csv"
@@ -64,7 +66,7 @@ def _load(month_dir: Path, *paths: Path):
     for p in paths:
         if p.parent != month_dir:
             shutil.copy(p, month_dir / p.name)
-    loaded = load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+    loaded = load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
     inv = loaded.inventory
     assert (inv.rows_read == inv.rows_used + inv.rows_quarantined).all()
     return loaded

@@ -10,21 +10,24 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, money, qty
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import autotask, connectwise, detect_format, load_period
+from recon_helpers.ingest.load import load_period
+from recon_helpers.ingest.loaders import autotask, connectwise
 from recon_helpers.ingest.loaders.connectwise import mul_div_round
 from recon_helpers.ingest.raw import norm_header
 from recon_helpers.ingest.readers import read_raw
+from recon_helpers.ingest.registry import detect_format
 
 FORMATS_DIR = Path(__file__).parent / "fixtures" / "formats"
 CW_FILES = sorted(FORMATS_DIR.glob("connectwise_*.json"))
 AT_FILES = sorted(FORMATS_DIR.glob("autotask_*.json"))
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 
 
 def _workspace(root: Path, files: list[Path], toml: str = "") -> Workspace:
-    folder = root / "data" / "inputs" / PERIOD
+    folder = root / "data" / "inputs" / str(PERIOD)
     folder.mkdir(parents=True)
     for f in files:
         shutil.copy(f, folder / f.name)

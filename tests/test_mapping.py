@@ -8,6 +8,7 @@ import pandas as pd
 import pytest
 
 from recon_helpers.core.errors import ConfigError
+from recon_helpers.core.period import Period
 from recon_helpers.reconcile.mapping import (
     confirm_client,
     confirm_product,
@@ -121,4 +122,4 @@ def test_confirmed_suggestion_removes_the_unmapped_finding(tmp_path):
     from recon_helpers.core.workspace import Workspace
     from recon_helpers.reconcile.run import reconcile_period
 
-    assert kinds(reconcile_period(Workspace.open(tmp_path), "2026-10")) == []
+    assert kinds(reconcile_period(Workspace.open(tmp_path), Period.parse("2026-10"))) == []

@@ -9,11 +9,13 @@ from pathlib import Path
 import pandas as pd
 
 from recon_helpers.core.errors import UnknownFormatError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DELIVERED, QTY_SCALE
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import LoadedPeriod, detect_format, load_period
+from recon_helpers.ingest.load import LoadedPeriod, load_period
 from recon_helpers.ingest.loaders.profiles import PROFILES, Const, Profile, to_format
 from recon_helpers.ingest.readers import read_json_text
+from recon_helpers.ingest.registry import detect_format
 from recon_helpers.ingest.validation import LoadOptions
 
 FIXTURES = Path(__file__).parent / "fixtures" / "formats"
@@ -28,7 +30,7 @@ def _load(month_dir: Path, name: str, doc: dict | None = None) -> LoadedPeriod:
         shutil.copy(FIXTURES / name, month_dir / name)
     else:
         (month_dir / name).write_text(json.dumps(doc), encoding="utf-8")
-    return load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+    return load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
 
 
 def _by_id(loaded: LoadedPeriod) -> pd.DataFrame:

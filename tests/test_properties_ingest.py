@@ -18,9 +18,10 @@ from pathlib import Path
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import QTY_SCALE
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import load_period
+from recon_helpers.ingest.load import load_period
 from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS, spec_header
 
 COLUMNS = spec_header(DELIVERED_FIELDS)
@@ -97,7 +98,7 @@ def test_rows_conserved_and_quantities_exact(specs: list[tuple[str, Decimal, str
         folder = root / "inputs" / "2026-10"
         folder.mkdir(parents=True)
         (folder / "usage.csv").write_text(text, encoding="utf-8")
-        loaded = load_period(Workspace.open(root), "2026-10")
+        loaded = load_period(Workspace.open(root), Period.parse("2026-10"))
     finally:
         shutil.rmtree(root)
 

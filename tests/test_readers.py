@@ -13,8 +13,9 @@ from pathlib import Path
 import pytest
 
 from recon_helpers.core.errors import InputFileError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import LoadedPeriod, load_file, load_period
+from recon_helpers.ingest.load import LoadedPeriod, load_file, load_period
 
 HEADER = (
     "vendor,vendor_customer_id,vendor_customer_name,vendor_sku,sku_name,quantity,unit_cost,"
@@ -32,7 +33,7 @@ def _line(cid: str = "C-1", name: str = "Fabrikam", qty: str = "5", sep: str = "
 def _load(month_dir: Path, name: str, content: str | bytes) -> LoadedPeriod:
     data = content.encode("utf-8") if isinstance(content, str) else content
     (month_dir / name).write_bytes(data)
-    return load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+    return load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
 
 
 def _inventory(loaded: LoadedPeriod, name: str = "x.csv") -> dict:
@@ -88,7 +89,7 @@ def test_delimiter_is_sniffed(month_dir: Path, sep: str) -> None:
     )
     (month_dir / "x.csv").write_text(text, encoding="utf-8")
     assert load_file(month_dir / "x.csv").raw.delimiter == sep
-    loaded = load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+    loaded = load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
     assert loaded.delivered["vendor_customer_id"].tolist() == ["C-1", "C-2"]
     assert loaded.delivered["quantity"].tolist() == [50_000, 50_000]
 

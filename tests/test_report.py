@@ -20,16 +20,20 @@ from recon_helpers.audit import status as resolution
 from recon_helpers.audit.decisions import record_decision
 from recon_helpers.audit.ledger import Ledger
 from recon_helpers.core.errors import RenderError, UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present import views
+from recon_helpers.present.context import ReportContext, open_period
+from recon_helpers.present.html import table
 from recon_helpers.render import report
+from recon_helpers.render.notebook import NOTEBOOKS_DIR
 from tests.test_notebooks import DEMO_PERIOD, NOTEBOOKS, render_demo_once
 from tests.workspace_builder import one_client_workspace
 
 PARAMS = ('workspace: str = "../data"\nreports: str = ""\nperiod: str = "2026-10"\n'
           "client_ids: list[str] = []")
-OPEN = ("from recon_helpers import report\n"
-        "ctx = report.open_period(workspace, reports, period, client_ids)")
+OPEN = ("from recon_helpers.present import context\n"
+        "ctx = context.open_period(workspace, reports, period, client_ids)")
 
 
 def small_notebook(folder: Path, name: str, *steps: str, params: str = PARAMS) -> Path:
@@ -54,25 +58,26 @@ def test_unknown_parameter_is_refused_before_anything_runs(workspace, tmp_path) 
                         'period: str = "2026-10"')
     with pytest.raises(UsageError, match=r"01_old.ipynb does not declare parameter\(s\) "
                        r"\['client_ids', 'reports'\]"):
-        report.render_period(workspace, "2026-10", notebooks=[nb], progress=False)
+        report.render_period(workspace, Period.parse("2026-10"), notebooks=[nb], progress=False)
     assert not workspace.reports_root.exists() or not any(workspace.reports_root.iterdir())
 
 
 def test_unknown_client_is_refused(workspace) -> None:
     with pytest.raises(UsageError, match=r"parameter client_ids: no client \['NOPE'\]"):
-        report.render_period(workspace, "2026-10", client_ids=["NOPE"], progress=False)
+        report.render_period(workspace, Period.parse("2026-10"), client_ids=["NOPE"],
+                             progress=False)
 
 
 @pytest.mark.notebooks
 def test_failing_cell_names_notebook_and_cell_and_keeps_previous_report(workspace, tmp_path):
-    old = workspace.report_dir("2026-10")
+    old = workspace.report_dir(Period.parse("2026-10"))
     old.mkdir(parents=True)
     (old / "04_monthly_report.html").write_text("previous report", encoding="utf-8")
     bad = small_notebook(tmp_path, "02_bad.ipynb", "rec = ctx.reconcile()",
                          'raise ValueError("broken step")')
     with pytest.raises(RenderError, match=r"02_bad.ipynb: cell 6, step '9.2 Step 2' \(In \[5\]\) "
                        r"failed: ValueError: broken step"):
-        report.render_period(workspace, "2026-10", notebooks=[bad], progress=False)
+        report.render_period(workspace, Period.parse("2026-10"), notebooks=[bad], progress=False)
     assert [f.name for f in old.iterdir()] == ["04_monthly_report.html"]
     assert (old / "04_monthly_report.html").read_text(encoding="utf-8") == "previous report"
     assert [f.name for f in workspace.reports_root.iterdir()] == ["2026-10"], "temp folder left"
@@ -82,18 +87,20 @@ def test_failing_cell_names_notebook_and_cell_and_keeps_previous_report(workspac
 def test_cell_timeout_is_a_render_error(workspace, tmp_path) -> None:
     slow = small_notebook(tmp_path, "03_slow.ipynb", "import time\ntime.sleep(30)")
     with pytest.raises(RenderError, match=r"03_slow.ipynb: a cell ran longer than the 2 s"):
-        report.render_period(workspace, "2026-10", notebooks=[slow], timeout=2, progress=False)
-    assert not workspace.report_dir("2026-10").exists()
+        report.render_period(workspace, Period.parse("2026-10"), notebooks=[slow], timeout=2,
+                             progress=False)
+    assert not workspace.report_dir(Period.parse("2026-10")).exists()
 
 
 @pytest.mark.notebooks
 def test_render_replaces_the_old_report_and_keeps_the_signoff(workspace, tmp_path) -> None:
-    old = workspace.report_dir("2026-10")
+    old = workspace.report_dir(Period.parse("2026-10"))
     old.mkdir(parents=True)
     (old / "stale.html").write_text("old", encoding="utf-8")
     (old / "signoff.json").write_text('{"seal": {}}', encoding="utf-8")
     ok = small_notebook(tmp_path, "01_ok.ipynb", "rec = ctx.reconcile()\nlen(rec.findings)")
-    folder = report.render_period(workspace, "2026-10", notebooks=[ok], progress=False)
+    folder = report.render_period(workspace, Period.parse("2026-10"), notebooks=[ok],
+                                  progress=False)
     assert folder == old
     assert sorted(f.name for f in folder.iterdir()) == [
         "01_ok.html", "01_ok.ipynb", "manifest.json", "signoff.json"]
@@ -124,7 +131,7 @@ def test_cli_report_prints_paths_and_exit_2_on_render_error(workspace, tmp_path,
             str(workspace.reports_root), "--period", "2026-10", "--client", "ACME",
             "--no-progress"]
     assert cli.main(args) == 0
-    assert calls == [("2026-10", ["ACME"], 600, False)]
+    assert calls == [(Period.parse("2026-10"), ["ACME"], 600, False)]
     out = capsys.readouterr().out.splitlines()
     assert out[0].endswith("2026-10/04_monthly_report.html") and out[1].endswith("manifest.json")
 
@@ -141,9 +148,9 @@ def test_cli_lab_dry_run_prints_the_jupyterlab_command(workspace, capsys) -> Non
                      "8891", "--dry-run"]) == 0
     cmd = capsys.readouterr().out
     assert "-m jupyterlab" in cmd and "--no-browser" in cmd and "--port=8891" in cmd
-    assert f"--ServerApp.root_dir={report.NOTEBOOKS_DIR}" in cmd
+    assert f"--ServerApp.root_dir={NOTEBOOKS_DIR}" in cmd
     assert f"--LabApp.default_url=/lab/tree/lab/2026-10/{NOTEBOOKS[0].name}" in cmd
-    assert not (report.NOTEBOOKS_DIR / "lab" / "2026-10").exists()  # dry run writes nothing
+    assert not (NOTEBOOKS_DIR / "lab" / "2026-10").exists()  # dry run writes nothing
 
 
 @pytest.mark.parametrize(("args", "message"), [
@@ -156,11 +163,11 @@ def test_cli_lab_dry_run_prints_the_jupyterlab_command(workspace, capsys) -> Non
 def test_open_period_names_the_bad_parameter(workspace, monkeypatch, args, message) -> None:
     monkeypatch.chdir(workspace.root)
     with pytest.raises(UsageError, match=message):
-        report.open_period(*args)
+        open_period(*args)
 
 
 def test_open_period_defaults_reports_beside_the_workspace(workspace) -> None:
-    ctx = report.open_period(str(workspace.root), "", "2026-10", ["ACME", "ACME"])
+    ctx = open_period(str(workspace.root), "", "2026-10", ["ACME", "ACME"])
     assert ctx.client_ids == ("ACME",)
     assert ctx.workspace.reports_root == workspace.root.resolve().parent / "reports"
     assert "<th>period</th><td>2026-10</td>" in ctx._repr_html_()
@@ -169,7 +176,7 @@ def test_open_period_defaults_reports_beside_the_workspace(workspace) -> None:
 def test_tables_escape_input_strings_and_keep_decimals_exact() -> None:
     frame = pd.DataFrame({"client_name": ['<img src=x onerror="alert(1)">'],
                           "impact": [Decimal("1234.5")], "qty": [Decimal("0.0001")]})
-    page = views.table(frame, "A & B").to_html()
+    page = table(frame, "A & B").to_html()
     assert "<img" not in page and "&lt;img src=x onerror=&quot;alert(1)&quot;&gt;" in page
     assert "A &amp; B" in page
     assert ">1,234.50</td>" in page and ">0.0001</td>" in page
@@ -179,7 +186,7 @@ def test_status_table_is_all_open_without_a_ledger(workspace) -> None:
     findings = pd.DataFrame({"key": ["k1", "k2"], "kind": ["under_billed", "over_billed"],
                              "currency": ["USD", "USD"],
                              "impact": [Decimal("10.00"), Decimal("-2.50")]})
-    status = resolution.status_table(findings, workspace, "2026-10")
+    status = resolution.status_table(findings, workspace, Period.parse("2026-10"))
     assert status["status"].tolist() == ["open", "open"]
     assert not workspace.ledger_path.exists(), "reading must not create a ledger"
     summary = resolution.open_vs_resolved(status)
@@ -194,10 +201,10 @@ def test_status_table_reads_the_latest_decision_from_the_ledger(workspace) -> No
                              "currency": ["USD", "USD"],
                              "impact": [Decimal("10.00"), Decimal("-2.50")]})
     with Ledger(workspace.ledger_path) as ledger:
-        record_decision(ledger, "2026-10", "k1", "escalate", "ask client", "alice")
-        record_decision(ledger, "2026-10", "k1", "accept", "agreed", "bob")
-        record_decision(ledger, "2026-10", "k2", "escalate", "unclear", "alice")
-    status = resolution.status_table(findings, workspace, "2026-10")
+        record_decision(ledger, Period.parse("2026-10"), "k1", "escalate", "ask client", "alice")
+        record_decision(ledger, Period.parse("2026-10"), "k1", "accept", "agreed", "bob")
+        record_decision(ledger, Period.parse("2026-10"), "k2", "escalate", "unclear", "alice")
+    status = resolution.status_table(findings, workspace, Period.parse("2026-10"))
     assert status[["key", "status", "action", "actor"]].values.tolist() == [
         ["k1", "resolved", "accept", "bob"], ["k2", "open", "escalate", "alice"]]
 
@@ -218,7 +225,7 @@ def test_client_suggestions_show_the_exact_confirm_call(workspace, tmp_path) -> 
 
     import recon_helpers.reconcile.mapping
 
-    rec = report.ReportContext(workspace, "2026-10").reconcile()
+    rec = ReportContext(workspace, Period.parse("2026-10")).reconcile()
     suggestion = pd.DataFrame([{
         "vendor": "microsoft", "vendor_customer_id": "9f3c2a71-6b0e-4d8c-a5f4-0e1d2c3b4a59",
         "vendor_customer_name": "O'Brien & <Co> Pty", "client_id": "ACME",

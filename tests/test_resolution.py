@@ -14,11 +14,15 @@ from recon_helpers.audit.decisions import decisions_frame, record_decision
 from recon_helpers.audit.ledger import Ledger
 from recon_helpers.audit.signoff import SEAL_PAGE, seal, verify
 from recon_helpers.core.errors import UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.render.report import NOTEBOOKS_DIR, render_period
+from recon_helpers.present.resolution import decided_frame, status_overview
+from recon_helpers.present.signoff import signoff_block, write_signoff_page
+from recon_helpers.render.notebook import NOTEBOOKS_DIR
+from recon_helpers.render.report import render_period
 from tests.test_notebooks import render_demo_once
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 
 
 def key_of(rec, kind: str, client_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -43,8 +47,8 @@ def test_resolve_refuses_an_unknown_key_or_another_month(demo_month, demo_ws) ->
     with pytest.raises(UsageError, match=unknown):
         resolution.resolve(ws, PERIOD, "under_billed|NOPE", "accept", "x", "alice", rec=rec)
     with pytest.raises(UsageError, match="is for 2026-10, not 2026-09"):
-        resolution.resolve(ws, "2026-09", rec.findings["key"].iloc[0], "accept", "x", "alice",
-                           rec=rec)
+        resolution.resolve(ws, Period.parse("2026-09"), rec.findings["key"].iloc[0], "accept",
+                           "x", "alice", rec=rec)
     assert not ws.ledger_path.exists()
 
 
@@ -82,10 +86,10 @@ def test_marks_and_overview_show_the_decision_text(demo_month, demo_ws) -> None:
     assert marked.loc[escalated, ["status", "decision"]].tolist() == [
         "open", "escalate: ask the AM"]
     status = resolution.status_table(rec.findings, ws, PERIOD)
-    page = resolution.status_overview(status).markup
+    page = status_overview(status).markup
     assert "9 open, 2 resolved of 11 discrepancies" in page
     assert "accept: trial &lt;until&gt; Nov" in page and "<until>" not in page
-    decided = resolution.decided_frame(status)
+    decided = decided_frame(status)
     assert set(decided["decision"]) == {"accept: trial <until> Nov", "adjust_agreement to 3.4",
                                         "escalate: ask the AM"}
     assert all(re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", t)
@@ -97,17 +101,20 @@ def test_signoff_block_and_page_follow_the_month(demo_month, demo_ws) -> None:
     folder = ws.report_dir(PERIOD)
     folder.mkdir(parents=True)
     (folder / "04_monthly_report.html").write_text("<html><body>October</body></html>\n")
-    block = resolution.signoff_block(ws, PERIOD).markup
+    block = signoff_block(ws, PERIOD).markup
     assert 'data-signoff-status="open"' in block and f'href="{SEAL_PAGE}"' in block
     assert "rendered after a sign-off" not in block
     seal(ws, PERIOD, "preparer", "Alice <Martin>")
+    write_signoff_page(ws, PERIOD)  # recon signoff writes it after the seal
     page = (folder / SEAL_PAGE).read_text(encoding="utf-8")
     assert 'data-signoff-status="prepared"' in page and "Alice &lt;Martin&gt;" in page
-    block = resolution.signoff_block(ws, PERIOD).markup
+    block = signoff_block(ws, PERIOD).markup
     assert "rendered after a sign-off" in block and "Alice &lt;Martin&gt;" in block
     seal(ws, PERIOD, "reviewer", "Bob Okafor")
+    write_signoff_page(ws, PERIOD)
     assert verify(ws, PERIOD) == []  # signoff.html is rewritten after sealing, not sealed
     resolution.resolve(ws, PERIOD, rec.findings["key"].iloc[0], "accept", "late", "Bob", rec=rec)
+    write_signoff_page(ws, PERIOD)  # resolve() records only; the widgets rewrite the page
     page = (folder / SEAL_PAGE).read_text(encoding="utf-8")
     assert 'data-signoff-status="reopened"' in page and "re-render the report" in page
 

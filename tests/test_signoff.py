@@ -12,6 +12,7 @@ from recon_helpers.audit.decisions import record_decision
 from recon_helpers.audit.ledger import Ledger
 from recon_helpers.audit.signoff import SEAL_FILE, SignoffError, seal, status, verify
 from recon_helpers.core.errors import ReconError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 
 # A Partner Center NCE reconciliation line and canonical agreement lines (real headers).
@@ -34,14 +35,14 @@ AGREEMENTS_CSV = (
     'CONTOSO,"Contoso Dental, LLC",AGR-1042,M365-BP,Microsoft 365 Business Premium,8,22.00,'
     "17.765,USD,2025-01-01,\n"
 )
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 KEY = "under_billed|FABRIKAM|M365-BP|8c4d2b1e-6a3f-4f7c-9e21-5b0d7a9c3e14"
 
 
 @pytest.fixture
 def ws(tmp_path: Path) -> Workspace:
     """A workspace with a month of inputs, mappings, recon.toml and a (fake) rendered report."""
-    inputs = tmp_path / "data" / "inputs" / PERIOD
+    inputs = tmp_path / "data" / "inputs" / str(PERIOD)
     inputs.mkdir(parents=True)
     (inputs / "nce_recon.csv").write_bytes(("\ufeff" + NCE_CSV).encode("utf-8"))
     (inputs / "agreements.csv").write_text(AGREEMENTS_CSV, encoding="utf-8")
@@ -57,11 +58,11 @@ def ws(tmp_path: Path) -> Workspace:
         encoding="utf-8",
     )
     (tmp_path / "data" / "recon.toml").write_text('currency = "USD"\n', encoding="utf-8")
-    report = tmp_path / "reports" / PERIOD
+    report = tmp_path / "reports" / str(PERIOD)
     report.mkdir(parents=True)
     (report / "report.html").write_text("<html><body><h1>October 2026</h1></body></html>\n")
     (report / "report.ipynb").write_text(json.dumps({"cells": [], "nbformat": 4}))
-    (report / "manifest.json").write_text(json.dumps({"period": PERIOD, "files": 2}))
+    (report / "manifest.json").write_text(json.dumps({"period": str(PERIOD), "files": 2}))
     return Workspace.open(tmp_path / "data")
 
 
@@ -202,10 +203,11 @@ def test_decision_after_signoff_reopens_the_month(ws: Workspace) -> None:
             new_quantity="15",
             kind="under_billed",
         )
-        record_decision(ledger, "2026-11", KEY, "accept", "next month", "Alice Martin")
+        record_decision(ledger, Period.parse("2026-11"), KEY, "accept", "next month",
+                        "Alice Martin")
         assert [e.entry_type for e in ledger.entries(PERIOD)] == ["signoff", "signoff", "decision"]
     assert status(ws, PERIOD) == "reopened"
-    assert status(ws, "2026-11") == "open"
+    assert status(ws, Period.parse("2026-11")) == "open"
     problems = verify(ws, PERIOD)
     assert len(problems) == 1
     assert problems[0].startswith("decision recorded after sign-off: the month was reopened (seq 3")
@@ -277,4 +279,5 @@ def test_a_kept_seal_hash_detects_a_ledger_rewritten_with_its_seal(ws: Workspace
         f"the kept seal hash {kept} is not a sign-off of {PERIOD} in the ledger: the ledger was "
         "rewritten, or the hash is of another month or workspace"
     ]
-    assert verify(ws, "2026-09", [forged])[0].startswith(f"the kept seal hash {forged} is not")
+    assert verify(ws, Period.parse("2026-09"), [forged])[0].startswith(
+        f"the kept seal hash {forged} is not")

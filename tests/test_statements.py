@@ -11,23 +11,19 @@ import pytest
 
 from recon_helpers import cli
 from recon_helpers.billing.invoicing import expected_invoice, invoice_totals
-from recon_helpers.billing.statements import (
-    STATEMENT_NOTEBOOK,
-    StatementOptions,
-    build,
-    previous_period,
-    statement_for,
-    statement_name,
-    statement_path,
-)
+from recon_helpers.billing.statements import StatementOptions, statement_for
 from recon_helpers.core.errors import ConfigError, UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace, parse_settings
 from recon_helpers.demo.write import write_demo
+from recon_helpers.present.context import ReportContext
+from recon_helpers.present.statements import build, header, services_table
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
-from recon_helpers.render.report import ReportContext, notebook_paths
+from recon_helpers.render.notebook import notebook_paths
+from recon_helpers.render.statements import STATEMENT_NOTEBOOK, statement_name, statement_path
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 CLIENT = "GRANITEC06"  # two seats above its agreement this month, and Pax8 products
 SETTINGS = '\n[statement]\nhidden_vendors = ["pax8"]\nshow_vendor_names = true\n'
 HOSTILE = '<img src=x onerror="alert(1)">'
@@ -68,14 +64,14 @@ def ws(tmp_path_factory) -> Workspace:
 
 @pytest.fixture(scope="module")
 def recs(ws) -> tuple[Reconciliation, Reconciliation]:
-    return reconcile_period(ws, PERIOD), reconcile_period(ws, previous_period(PERIOD))
+    return reconcile_period(ws, PERIOD), reconcile_period(ws, PERIOD.previous())
 
 
 @pytest.fixture(scope="module")
 def rendered(ws) -> Path:
     """The one papermill render of this file, through `recon statement`."""
     code = cli.main(["statement", "--workspace", str(ws.root), "--reports",
-                     str(ws.reports_root), "--period", PERIOD, "--client", CLIENT])
+                     str(ws.reports_root), "--period", str(PERIOD), "--client", CLIENT])
     assert code == 0
     return statement_path(ws, PERIOD, CLIENT)
 
@@ -150,7 +146,7 @@ def test_statement_escapes_input_text(recs) -> None:
     clients = now.clients.copy()
     clients.loc[clients["client_id"].eq(CLIENT), "client_name"] = HOSTILE
     st = statement_for(dataclasses.replace(now, clients=clients), CLIENT)
-    page = st.header()._repr_html_() + st.services_table().to_html()
+    page = header(st)._repr_html_() + services_table(st).to_html()
     assert HOSTILE not in page and "&lt;img src=x" in page
 
 
@@ -166,7 +162,8 @@ def test_one_client_exactly(ws, recs) -> None:
 def test_statement_notebook_is_not_part_of_the_monthly_report() -> None:
     assert STATEMENT_NOTEBOOK.is_file()
     assert STATEMENT_NOTEBOOK not in notebook_paths()
-    assert previous_period("2026-01") == "2025-12" and previous_period("2026-10") == "2026-09"
+    assert str(Period.parse("2026-01").previous()) == "2025-12"
+    assert str(Period.parse("2026-10").previous()) == "2026-09"
 
 
 def test_statement_file_names_are_safe() -> None:

@@ -11,9 +11,10 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import QTY_SCALE, QuarantineReason
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.ingest.loaders import LoadedPeriod, load_period
+from recon_helpers.ingest.load import LoadedPeriod, load_period
 from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS, spec_header
 
 COLUMNS = spec_header(DELIVERED_FIELDS)
@@ -43,7 +44,7 @@ def _load(
     root = month_dir.parents[1]
     if toml:
         (root / "recon.toml").write_text(toml, encoding="utf-8")
-    return load_period(Workspace.open(root), "2026-10")
+    return load_period(Workspace.open(root), Period.parse("2026-10"))
 
 
 def _quarantined(loaded: LoadedPeriod) -> dict[int, tuple[str, str]]:
@@ -210,7 +211,7 @@ def test_exact_duplicate_lines(month_dir: Path) -> None:
 def test_conflicting_duplicates_in_canonical_clients(month_dir: Path) -> None:
     text = "client_id,client_name\nFAB,Fabrikam\nCON,Contoso\nFAB,Fabrikam Holdings\nCON,Contoso\n"
     (month_dir / "clients.csv").write_text(text, encoding="utf-8")
-    loaded = load_period(Workspace.open(month_dir.parents[1]), "2026-10")
+    loaded = load_period(Workspace.open(month_dir.parents[1]), Period.parse("2026-10"))
     assert _quarantined(loaded) == {
         1: ("conflicting_duplicate", "client_id"),
         3: ("conflicting_duplicate", "client_id"),

@@ -7,11 +7,12 @@ from pathlib import Path
 import pytest
 
 from recon_helpers.audit.ledger import Ledger
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.widgets import ALL, ResolutionUI
 from tests.workspace_builder import build, d, p
 
-PERIOD = "2026-10"
+PERIOD = Period.parse("2026-10")
 
 
 def key_of(rec, kind: str, client_id: str) -> str:  # type: ignore[no-untyped-def]
@@ -172,4 +173,4 @@ def test_static_fallback_for_the_rendered_report(ui) -> None:
     bundle = ui._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
     assert 'data-open="11"' in bundle["text/html"]
-    assert "resolution.resolve(ws, &#x27;2026-10&#x27;" in bundle["text/html"]
+    assert "resolve(ws, Period.parse(&#x27;2026-10&#x27;)" in bundle["text/html"]

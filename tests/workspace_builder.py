@@ -6,6 +6,7 @@ import csv
 from collections.abc import Sequence
 from pathlib import Path
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.ingest.loaders.canonical import (
     BILLED_FIELDS,
@@ -130,7 +131,7 @@ def build(
     period: str = "2026-10",
 ) -> Workspace:
     """A workspace with canonical input files for one month and the given mappings."""
-    folder = root / "inputs" / period
+    folder = root / "inputs" / str(period)
     folder.mkdir(parents=True, exist_ok=True)
     if delivered:
         _write(folder / "usage.csv", DELIVERED, delivered)
@@ -166,7 +167,7 @@ def run(root: Path, **kwargs: object) -> Reconciliation:
     """build() then reconcile the month."""
     period = str(kwargs.get("period", "2026-10"))
     ws = build(root, **kwargs)  # type: ignore[arg-type]
-    return reconcile_period(ws, period)
+    return reconcile_period(ws, Period.parse(period))
 
 
 def kinds(rec: Reconciliation) -> list[tuple[str, str, str, str]]:

@@ -20,9 +20,8 @@ Definitions (also in the README, "Invoicing, statements and margins"):
 Money is never summed across currencies.
 
 Example:
-    >>> margins(rec)                    # one month
-    >>> trend = collect(ws, "2026-10")  # every month up to 2026-10
-    >>> by_vendor(trend.lines)
+    >>> margins(rec)                                    # one month
+    >>> by_vendor(trends.collect(ws, october).margins.lines)   # every month up to October
 """
 
 from __future__ import annotations
@@ -34,8 +33,8 @@ from typing import Any
 
 import pandas as pd
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import CENT, money, qty
-from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.result import Reconciliation
 
 MARGIN_COLUMNS = ("period", "client_id", "client_name", "vendor", "product_id", "currency",
@@ -106,7 +105,7 @@ def margins(rec: Reconciliation, client_ids: Sequence[str] = (),
                                        "below_floor"], index=tw.index, dtype=object)
     names = rec.clients.drop_duplicates("client_id").set_index("client_id")["client_name"]
     out = pd.DataFrame({
-        "period": rec.period, "client_id": tw["client_id"],
+        "period": str(rec.period), "client_id": tw["client_id"],
         "client_name": tw["client_id"].map(names).fillna("").astype(object),
         "vendor": tw["vendor"], "product_id": tw["product_id"], "currency": tw["currency"],
         "quantity": billable, "delivered": delivered,
@@ -124,7 +123,7 @@ def below_floor(lines: pd.DataFrame) -> pd.DataFrame:
         drop=True)
 
 
-def _summed(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
+def summed(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
     """Revenue, cost and margin summed per key over the lines whose cost is known."""
     known = lines[lines["cost"].notna()]
     rows = []
@@ -139,71 +138,20 @@ def _summed(lines: pd.DataFrame, keys: list[str]) -> pd.DataFrame:
 
 def by_vendor(lines: pd.DataFrame) -> pd.DataFrame:
     """Margin per month, vendor and currency over the lines with a known cost."""
-    return _summed(lines, ["period", "vendor", "currency"])
+    return summed(lines, ["period", "vendor", "currency"])
 
 
 def by_client(lines: pd.DataFrame) -> pd.DataFrame:
     """Margin per month, client and currency over the lines with a known cost."""
-    return _summed(lines, ["period", "client_id", "client_name", "currency"])
+    return summed(lines, ["period", "client_id", "client_name", "currency"])
 
 
-@dataclass
+@dataclass(frozen=True)
 class MarginTrend:
     """Margin lines of several months and the floor they were judged against."""
 
-    periods: list[str]
+    periods: tuple[Period, ...]
     lines: pd.DataFrame  # MARGIN_COLUMNS of every month
     floor_pct: Decimal
 
 
-def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = ()) -> MarginTrend:
-    """Margins of every month with inputs up to ``upto``: ``trends.collect(...).margins``.
-
-    Raises:
-        UsageError: no month with inputs up to ``upto``.
-        ReconError: a month's inputs cannot be read.
-    """
-    from recon_helpers.analysis.trends import collect as collect_months  # trends builds on margins
-
-    return collect_months(workspace, upto, client_ids, progress=False).margins
-
-
-def margin_table(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Any:
-    """The month's margins for the monthly report, as escaped HTML: the totals, the lines
-    below the floor, the margin per client, and every line in a collapsed block."""
-    from recon_helpers.audit.status import Html
-    from recon_helpers.present.views import Table
-
-    lines = margins(rec, client_ids)
-    totals = _summed(lines, ["currency"])
-    summary = "; ".join(f"{m:,f} {c} margin on {r:,f} revenue ({p if p is not None else '-'} %)"
-                        for c, r, m, p in zip(totals["currency"], totals["revenue"],
-                                              totals["margin"], totals["margin_pct"],
-                                              strict=True))
-    low = int(lines["below_floor"].sum())
-    floor = rec.settings.margin_floor_pct
-    caption = (f"Margins of {rec.period} (revenue = agreement amount; cost = delivered x vendor "
-               f"unit cost): {summary or 'no line with a known cost'}; {low} line(s) below the "
-               f"{floor} % floor")
-    if lines.empty:
-        return Table(lines, caption, "No agreement or delivery this month.")
-    shown = lines.drop(columns=["period", "below_floor"])
-    parts = [
-        Table(below_floor(lines).drop(columns=["period", "below_floor"]), caption,
-              f"No line below the {floor} % floor."),
-        Table(by_client(lines).drop(columns=["period"]),
-              "Margin per client (lines with a known vendor cost)", "No line with a known cost."),
-    ]
-    every = Table(shown, f"All {len(lines)} margin lines")
-    return Html("".join(p.to_html() for p in parts)
-                + f"<details><summary>All {len(lines)} margin lines (revenue, cost, margin per "
-                  f"client, vendor and product)</summary>{every.to_html()}</details>")
-
-
-def floor_table(trend: MarginTrend) -> Any:
-    """The lines below the margin floor across months, as an escaped table."""
-    from recon_helpers.present.views import Table
-
-    low = below_floor(trend.lines)
-    return Table(low, f"{len(low)} line(s) below the {trend.floor_pct} % margin floor "
-                 f"({', '.join(trend.periods)})", "No line below the margin floor.")

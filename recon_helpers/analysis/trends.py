@@ -6,15 +6,13 @@ so re-rendering an old month does not change with later inputs. Money is summed 
 currency, never across currencies.
 
 Example:
-    >>> trend = collect(ws, "2026-10")
+    >>> trend = collect(ws, october, progress=print)
     >>> impact_by_month(trend)
     >>> margins.by_vendor(trend.margins.lines)  # margins of the same reconciliations
 """
 
 from __future__ import annotations
 
-import html
-import sys
 import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -25,17 +23,18 @@ import pandas as pd
 
 from recon_helpers.analysis.margins import MARGIN_COLUMNS, MarginTrend, margins
 from recon_helpers.core.errors import UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_KINDS
-from recon_helpers.core.workspace import Workspace, check_period
+from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.result import FINDING_COLUMNS
 from recon_helpers.reconcile.run import reconcile_period
 
 
-@dataclass
+@dataclass(frozen=True)
 class Trends:
     """Findings, input counts and margins of several months."""
 
-    periods: list[str]
+    periods: tuple[Period, ...]
     findings: pd.DataFrame  # FINDING_COLUMNS of every month (``period`` tells them apart)
     inputs: pd.DataFrame  # period, files, rows_read, rows_used, rows_quarantined, findings
     margins: MarginTrend | None = None  # collect() fills it
@@ -45,48 +44,35 @@ def _dsum(values: Any) -> Decimal:
     return sum((v for v in values if isinstance(v, Decimal)), Decimal("0.00"))
 
 
-def _reporter() -> Callable[[str], None]:
-    """Progress lines: an updating display in a notebook, stderr elsewhere."""
-    try:
-        from IPython import get_ipython
-        from IPython.display import HTML, display
-
-        if get_ipython() is not None:
-            handle = display(HTML("<p>Starting…</p>"), display_id=True)
-            return lambda msg: handle.update(HTML(f"<p>{html.escape(msg)}</p>"))
-    except ImportError:  # plain Python without IPython: print to stderr
-        pass
-    return lambda msg: print(msg, file=sys.stderr)  # noqa: T201
-
-
-def collect(workspace: Workspace, upto: str, client_ids: Sequence[str] = (),
-            progress: bool = True) -> Trends:
+def collect(workspace: Workspace, upto: Period, client_ids: Sequence[str] = (),
+            progress: Callable[[str], None] | None = None) -> Trends:
     """Reconcile every month with inputs up to and including ``upto``.
+
+    Args:
+        progress: called with a line per month reconciled (the notebook shows it updating).
 
     Raises:
         UsageError: no month with inputs up to ``upto``.
         ReconError: a month's inputs cannot be read (names file, row and problem).
     """
-    upto = check_period(upto)
-    periods = [p for p in workspace.periods() if p <= upto]
+    periods = tuple(p for p in workspace.periods() if p <= upto)
     if not periods:
         raise UsageError(f"no month with inputs up to {upto} in {workspace.root}")
-    report = _reporter() if progress else (lambda msg: None)
+    report = progress or (lambda msg: None)
     floor = workspace.settings().margin_floor_pct
     start, parts, inputs, margin_parts = time.perf_counter(), [], [], []
     for i, period in enumerate(periods, start=1):
         report(f"Reconciling {period} ({i}/{len(periods)})…")
         rec = reconcile_period(workspace, period)
         f = rec.findings
-        missing = sorted(set(client_ids) - set(rec.clients["client_id"]))
-        if period == upto and missing:
-            raise UsageError(f"parameter client_ids: no client {missing} in {upto}")
+        if period == upto:
+            rec.check_clients(client_ids, "parameter client_ids")
         if client_ids:
             f = f[f["client_id"].isin(list(client_ids))]
         parts.append(f)
         margin_parts.append(margins(rec, client_ids, floor))
         inv = rec.loaded.inventory
-        inputs.append({"period": period, "files": len(inv),
+        inputs.append({"period": str(period), "files": len(inv),
                        "rows_read": int(inv["rows_read"].sum()),
                        "rows_used": int(inv["rows_used"].sum()),
                        "rows_quarantined": int(inv["rows_quarantined"].sum()),
@@ -144,7 +130,8 @@ def impact_by_client(trend: Trends, n: int = 10) -> pd.DataFrame:
 def counts_by_kind(trend: Trends) -> pd.DataFrame:
     """Number of discrepancies per month and kind (every SPEC kind, zeros included)."""
     f = trend.findings
-    rows = [{"period": p, "kind": k, "count": int(((f["period"] == p) & (f["kind"] == k)).sum())}
+    rows = [{"period": str(p), "kind": k,
+             "count": int(((f["period"] == str(p)) & (f["kind"] == k)).sum())}
             for p in trend.periods for k in DISCREPANCY_KINDS]
     return pd.DataFrame(rows, columns=["period", "kind", "count"])
 
@@ -159,7 +146,7 @@ def largest_movers(trend: Trends, n: int = 10) -> pd.DataFrame:
     cols = ["client_id", "client_name", "currency", "previous", "latest", "change"]
     if len(trend.periods) < 2:
         return pd.DataFrame(columns=cols)
-    prev, last = trend.periods[-2], trend.periods[-1]
+    prev, last = str(trend.periods[-2]), str(trend.periods[-1])
     f = trend.findings[trend.findings["client_id"].ne("")
                        & trend.findings["period"].isin([prev, last])]
     rows = []

@@ -10,10 +10,11 @@ decision must say) can be read and changed separately. ``recon_helpers.audit.led
 :class:`Action`, :func:`record_decision` and the constants, so older imports keep working.
 
 Example:
+    >>> october = Period.parse("2026-10")
     >>> with Ledger(ws.ledger_path) as ledger:
-    ...     record_decision(ledger, "2026-10", key, "accept", "agreed with client", "alice")
-    ...     decisions_frame(ledger, "2026-10")[["key", "action", "superseded_count"]]
-    >>> latest_decisions(ws, "2026-10")          # the same, opening the workspace's ledger
+    ...     record_decision(ledger, october, key, "accept", "agreed with client", "alice")
+    ...     decisions_frame(ledger, october)[["key", "action", "superseded_count"]]
+    >>> latest_decisions(ws, october)            # the same, opening the workspace's ledger
 """
 
 from __future__ import annotations
@@ -27,8 +28,9 @@ import pandas as pd
 
 from recon_helpers.audit.ledger import Entry, Ledger, canonical_json
 from recon_helpers.core.errors import LedgerError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_KINDS
-from recon_helpers.core.workspace import Workspace, check_period
+from recon_helpers.core.workspace import Workspace
 
 
 class Action(StrEnum):
@@ -125,7 +127,7 @@ def _payload(act: Action, note: str, new_qty: str, values: dict[str, Any]) -> di
 
 
 def record_decision(
-    ledger: Ledger, period: str, key: str, action: str, note: str, actor: str, **values: Any
+    ledger: Ledger, period: Period, key: str, action: str, note: str, actor: str, **values: Any
 ) -> Entry:
     """Validate and append one decision about a discrepancy.
 
@@ -137,7 +139,7 @@ def record_decision(
 
     Args:
         ledger: the open ledger.
-        period: the ``YYYY-MM`` month.
+        period: the month.
         key: the discrepancy key.
         action: one of :class:`Action`.
         note: free text; required for accept/escalate.
@@ -175,7 +177,7 @@ def record_decision(
     return ledger.append("decision", period, key, payload, actor)
 
 
-def decisions_frame(ledger: Ledger, period: str) -> pd.DataFrame:
+def decisions_frame(ledger: Ledger, period: Period) -> pd.DataFrame:
     """The latest decision per discrepancy key of one month (``Ledger.decisions``).
 
     Returns:
@@ -198,7 +200,7 @@ def decisions_frame(ledger: Ledger, period: str) -> pd.DataFrame:
             ),
             **{f: str(e.payload.get(f, "") or "") for f in VALUE_FIELDS},
         }
-        for e in ledger.entries(check_period(period))
+        for e in ledger.entries(period)
         if e.entry_type == "decision"
     ]
     text = [
@@ -214,7 +216,7 @@ def decisions_frame(ledger: Ledger, period: str) -> pd.DataFrame:
     return latest[[*DECISION_COLUMNS, "resolved", *VALUE_FIELDS]]
 
 
-def latest_decisions(workspace: Workspace, period: str) -> pd.DataFrame:
+def latest_decisions(workspace: Workspace, period: Period) -> pd.DataFrame:
     """:func:`decisions_frame` of the workspace's ledger; empty (same columns) without one.
 
     Reading never creates the ledger file.
@@ -225,3 +227,18 @@ def latest_decisions(workspace: Workspace, period: str) -> pd.DataFrame:
         return empty.astype({"seq": "int64", "superseded_count": "int64", "resolved": bool})
     with Ledger(workspace.ledger_path) as ledger:
         return decisions_frame(ledger, period)
+
+
+def history(workspace: Workspace, period: Period, key: str) -> pd.DataFrame:
+    """Every decision on one finding key, oldest first (seq, at, by, decision)."""
+    columns = ["seq", "at", "by", "decision"]
+    if not workspace.ledger_path.is_file():
+        return pd.DataFrame(columns=columns, dtype=object)
+    with Ledger(workspace.ledger_path) as ledger:
+        entries = [e for e in ledger.entries(period)
+                   if e.entry_type == "decision" and e.key == key]
+    return pd.DataFrame([{"seq": e.seq, "at": e.ts[:19].replace("T", " "), "by": e.actor,
+                          "decision": decision_text(e.payload.get("action", ""),
+                                                    e.payload.get("note", ""),
+                                                    e.payload.get("new_quantity", ""))}
+                         for e in entries], columns=columns, dtype=object)

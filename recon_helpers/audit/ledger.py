@@ -35,7 +35,7 @@ from pathlib import Path
 from typing import Any
 
 from recon_helpers.core.errors import LedgerError
-from recon_helpers.core.workspace import check_period
+from recon_helpers.core.period import Period
 
 GENESIS = "0" * 64
 ENTRY_TYPES = ("decision", "signoff")
@@ -209,7 +209,7 @@ class Ledger:
     def append(
         self,
         entry_type: str,
-        period: str,
+        period: Period,
         key: str,
         payload: Mapping[str, Any],
         actor: str,
@@ -220,7 +220,7 @@ class Ledger:
 
         Args:
             entry_type: ``"decision"`` or ``"signoff"``.
-            period: the ``YYYY-MM`` month.
+            period: the month.
             key: the discrepancy key (or ``signoff:<role>``).
             payload: JSON-serialisable values; Decimals are stored as exact strings.
             actor: who records it.
@@ -235,7 +235,7 @@ class Ledger:
         """
         if entry_type not in ENTRY_TYPES:
             raise LedgerError(f"entry type {entry_type!r} is not one of {', '.join(ENTRY_TYPES)}")
-        check_period(period)
+        month = str(period)
         if not str(key).strip():
             raise LedgerError("a ledger entry needs a non-empty key")
         if not str(actor).strip():
@@ -259,28 +259,28 @@ class Ledger:
                     raise LedgerConflict(f"ledger {self.path} changed while recording; try again")
                 seq = max(last[0] if last else 0, used[0] if used else 0) + 1
                 ts = datetime.now(UTC).isoformat(timespec="microseconds")
-                digest = entry_hash(seq, ts, actor, period, entry_type, key, text, prev)
+                digest = entry_hash(seq, ts, actor, month, entry_type, key, text, prev)
                 self._conn.execute(
                     f"INSERT INTO entries ({_FIELDS}) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                    (seq, ts, actor, period, entry_type, key, text, prev, digest),
+                    (seq, ts, actor, month, entry_type, key, text, prev, digest),
                 )
                 self._conn.execute("COMMIT")
             except BaseException:
                 self._rollback()
                 raise
-        return Entry(seq, ts, actor, period, entry_type, key, json.loads(text), prev, digest)
+        return Entry(seq, ts, actor, month, entry_type, key, json.loads(text), prev, digest)
 
-    def _rows(self, period: str | None = None) -> list[tuple[Any, ...]]:
+    def _rows(self, period: Period | None = None) -> list[tuple[Any, ...]]:
         with self._guard("read"):
             if not self._has_table():
                 return []
             if period is None:
                 return self._conn.execute(f"SELECT {_FIELDS} FROM entries ORDER BY seq").fetchall()
             return self._conn.execute(
-                f"SELECT {_FIELDS} FROM entries WHERE period = ? ORDER BY seq", (period,)
+                f"SELECT {_FIELDS} FROM entries WHERE period = ? ORDER BY seq", (str(period),)
             ).fetchall()
 
-    def entries(self, period: str | None = None) -> list[Entry]:
+    def entries(self, period: Period | None = None) -> list[Entry]:
         """Every entry in order (only one month's when ``period`` is given).
 
         Raises:

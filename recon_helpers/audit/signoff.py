@@ -10,12 +10,12 @@ reopens it (the old seal stays in the trail) until the preparer signs the re-ren
 
 Files whose name starts with ``.`` (``.ipynb_checkpoints``, editor swap files, our own
 temporary files), ``signoff.json`` itself and ``signoff.html`` (its readable page, written
-by ``resolution.write_signoff_page``) are not part of the seal.
+by :func:`recon_helpers.present.signoff.write_signoff_page`) are not part of the seal.
 
 Example:
-    >>> seal(ws, "2026-10", "preparer", "Alice")
-    >>> seal(ws, "2026-10", "reviewer", "Bob")
-    >>> verify(ws, "2026-10")
+    >>> seal(ws, october, "preparer", "Alice")
+    >>> seal(ws, october, "reviewer", "Bob")
+    >>> verify(ws, october)
     []
 """
 
@@ -30,7 +30,8 @@ from typing import Any
 from recon_helpers.audit.ledger import GENESIS, Entry, Ledger, LedgerConflict
 from recon_helpers.core.errors import LedgerError, UsageError
 from recon_helpers.core.files import atomic_write_text, sha256_file
-from recon_helpers.core.workspace import Workspace, check_period
+from recon_helpers.core.period import Period
+from recon_helpers.core.workspace import Workspace
 
 SEAL_FILE = "signoff.json"
 SEAL_PAGE = "signoff.html"  # the seal as a page the report links to; rewritten, not sealed
@@ -74,7 +75,7 @@ def folder_hashes(folder: Path, exclude: Sequence[str] = ()) -> dict[str, str]:
     return out
 
 
-def fingerprint(workspace: Workspace, period: str) -> dict[str, dict[str, str]]:
+def fingerprint(workspace: Workspace, period: Period) -> dict[str, dict[str, str]]:
     """Current hashes of everything a seal covers, by group (report, inputs, mappings, config)."""
     optional = {
         "mappings": (workspace.clients_map, workspace.products_map),
@@ -122,13 +123,17 @@ def seal_state(entries: Sequence[Entry]) -> SealState:
     return SealState(status, preparer, reviewer, latest, tuple(after))
 
 
-def status(workspace: Workspace, period: str) -> str:
-    """``"open"``, ``"prepared"``, ``"signed"`` or ``"reopened"`` for one month."""
-    check_period(period)
+def month_state(workspace: Workspace, period: Period) -> SealState:
+    """The month's sign-off state read from the workspace's ledger (open without a ledger)."""
     if not workspace.ledger_path.exists():
-        return "open"
+        return seal_state([])
     with Ledger(workspace.ledger_path) as ledger:
-        return seal_state(ledger.entries(period)).status
+        return seal_state(ledger.entries(period))
+
+
+def status(workspace: Workspace, period: Period) -> str:
+    """``"open"``, ``"prepared"``, ``"signed"`` or ``"reopened"`` for one month."""
+    return month_state(workspace, period).status
 
 
 def _sealed_prints(entry: Entry) -> dict[str, Any]:
@@ -136,7 +141,7 @@ def _sealed_prints(entry: Entry) -> dict[str, Any]:
 
 
 def _refusal(
-    state: SealState, role: str, name: str, prints: dict[str, dict[str, str]], period: str
+    state: SealState, role: str, name: str, prints: dict[str, dict[str, str]], period: Period
 ) -> str | None:
     latest = state.latest_seal
     unchanged = latest is not None and not diff_prints(_sealed_prints(latest), prints)
@@ -182,10 +187,10 @@ def _refusal(
     return None
 
 
-def _seal_document(period: str, state: SealState, entry: Entry) -> dict[str, Any]:
+def _seal_document(period: Period, state: SealState, entry: Entry) -> dict[str, Any]:
     signers = [e for e in (state.preparer, state.reviewer) if e is not None]
     return {
-        "period": period,
+        "period": str(period),
         "status": state.status,
         "signoffs": [
             {
@@ -202,13 +207,13 @@ def _seal_document(period: str, state: SealState, entry: Entry) -> dict[str, Any
 
 
 def seal(
-    workspace: Workspace, period: str, role: str, name: str, ledger: Ledger | None = None
+    workspace: Workspace, period: Period, role: str, name: str, ledger: Ledger | None = None
 ) -> dict[str, Any]:
     """Sign off the rendered report of a month as preparer or reviewer.
 
     Args:
         workspace: the workspace.
-        period: the ``YYYY-MM`` month.
+        period: the month.
         role: ``"preparer"`` (first) or ``"reviewer"`` (second, a different name).
         name: who signs.
         ledger: an open ledger (default: the workspace's).
@@ -220,7 +225,6 @@ def seal(
         SignoffError: no rendered report, wrong order, the same person, or already signed.
         LedgerError: the ledger is locked or damaged.
     """
-    check_period(period)
     if role not in ROLES:
         raise SignoffError(f"role {role!r} must be preparer or reviewer")
     name = (name or "").strip()
@@ -256,16 +260,13 @@ def seal(
             workspace.report_dir(period) / SEAL_FILE,
             json.dumps(document, indent=2, ensure_ascii=False) + "\n",
         )
-        from recon_helpers.audit.status import write_signoff_page  # it imports this module
-
-        write_signoff_page(workspace, period)
         return document
     finally:
         if own:
             book.close()
 
 
-def read_seal(workspace: Workspace, period: str) -> dict[str, Any] | None:
+def read_seal(workspace: Workspace, period: Period) -> dict[str, Any] | None:
     """The ``signoff.json`` beside the report, or None when there is none.
 
     Raises:
@@ -297,7 +298,7 @@ def _ledger_view(path: Path) -> tuple[list[str], list[Entry] | None]:
         return [str(exc)], None
 
 
-def _unanchored(kept: Sequence[str], month: list[Entry], period: str) -> list[str]:
+def _unanchored(kept: Sequence[str], month: list[Entry], period: Period) -> list[str]:
     """A problem for each kept seal hash that is not a sign-off of the month in the ledger."""
     seals = {e.hash for e in month if e.entry_type == "signoff"}
     return [f"the kept seal hash {h} is not a sign-off of {period} in the ledger: the ledger "
@@ -305,7 +306,7 @@ def _unanchored(kept: Sequence[str], month: list[Entry], period: str) -> list[st
             for h in dict.fromkeys(k.strip().lower() for k in kept) if h not in seals]
 
 
-def verify(workspace: Workspace, period: str, kept_seals: Sequence[str] = ()) -> list[str]:
+def verify(workspace: Workspace, period: Period, kept_seals: Sequence[str] = ()) -> list[str]:
     """Recompute every hash of the month's latest seal and check the ledger chain.
 
     Args:
@@ -319,7 +320,6 @@ def verify(workspace: Workspace, period: str, kept_seals: Sequence[str] = ()) ->
         ``"the ledger chain no longer reaches the sealed head"``, ``"decision recorded after
         sign-off: the month was reopened (...)"``; an empty list when everything is intact.
     """
-    check_period(period)
     problems, entries = _ledger_view(workspace.ledger_path)
     try:
         document = read_seal(workspace, period)
@@ -327,7 +327,7 @@ def verify(workspace: Workspace, period: str, kept_seals: Sequence[str] = ()) ->
         problems.append(str(exc))
         document = None
     file_seal = document["seal"] if document else None
-    month = [e for e in entries or [] if e.period == period]
+    month = [e for e in entries or [] if e.period == str(period)]
     state = seal_state(month)
     sealed: dict[str, Any] | None = None
     seal_seq, from_ledger = 0, state.latest_seal is not None

@@ -7,9 +7,9 @@ adjustments, Autotask contract services and billing items) can map column by col
 new_quantity, unit_price, amount, currency, reason, decided_by, decided_at, discrepancy_key``
 
 Only the latest decision per discrepancy counts (a later ``accept`` withdraws an earlier
-``adjust_agreement``). The figures come from the snapshot :func:`resolution.resolve` keeps
-with each decision; a decision recorded without one (a bare ``record_decision``) takes them
-from the month's reconciliation.
+``adjust_agreement``). The figures come from the snapshot
+:func:`~recon_helpers.audit.status.resolve` keeps with each decision; a decision recorded
+without one (a bare ``record_decision``) takes them from the month's reconciliation.
 
 ``change_type`` per action:
 
@@ -26,7 +26,7 @@ Two agreement changes on the same client x product x currency keep the latest. A
 rounded half up to the cent; quantities and money are exact Decimals (numbers in the file).
 
 Example:
-    >>> write_adjustments(ws, "2026-10", "reports/2026-10-adjustments.xlsx")
+    >>> write_adjustments(ws, october, "reports/2026-10-adjustments.xlsx")
 """
 
 from __future__ import annotations
@@ -34,17 +34,18 @@ from __future__ import annotations
 import json
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import pandas as pd
 
 from recon_helpers.audit.decisions import Action, latest_decisions
 from recon_helpers.audit.status import description, finding_snapshot
+from recon_helpers.core.exports import write_table
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import CENT
-from recon_helpers.core.workspace import Workspace, check_period
-
-if TYPE_CHECKING:
-    from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.reconcile.run import reconcile_period
 
 ADJUSTMENT_COLUMNS = ("client_id", "client_name", "product_id", "description", "change_type",
                       "current_quantity", "new_quantity", "unit_price", "amount", "currency",
@@ -96,30 +97,27 @@ def change_row(action: str, values: dict[str, Any]) -> dict[str, Any]:
             "new_quantity": new, "unit_price": price, "amount": amount}
 
 
-def _changing_decisions(workspace: Workspace, period: str) -> pd.DataFrame:
+def _changing_decisions(workspace: Workspace, period: Period) -> pd.DataFrame:
     frame = latest_decisions(workspace, period)
     return frame[frame["action"].isin(list(CHANGE_TYPES))].reset_index(drop=True)
 
 
-def adjustments(workspace: Workspace, period: str,
+def adjustments(workspace: Workspace, period: Period,
                 rec: Reconciliation | None = None) -> pd.DataFrame:
     """The month's agreement and invoice changes, ADJUSTMENT_COLUMNS, by client and product.
 
     Args:
         workspace: the workspace whose ledger holds the decisions.
-        period: the ``YYYY-MM`` month.
+        period: the month.
         rec: the month's reconciliation; only needed (and then computed when not given) for
             decisions recorded without a snapshot of their finding.
 
     Returns:
         DataFrame with text columns as ``str`` and numbers as exact ``Decimal``.
     """
-    check_period(period)
     decided = _changing_decisions(workspace, period)
     payloads = [json.loads(v) for v in decided["values"]]
     if rec is None and any("kind" not in p or "description" not in p for p in payloads):
-        from recon_helpers.reconcile.run import reconcile_period
-
         rec = reconcile_period(workspace, period)
     by_key = rec.findings.set_index("key") if rec is not None else pd.DataFrame()
     rows = []
@@ -147,16 +145,14 @@ def adjustments(workspace: Workspace, period: str,
     return out.drop(columns="_seq").reset_index(drop=True)
 
 
-def write_adjustments(workspace: Workspace, period: str, path: str | Path,
+def write_adjustments(workspace: Workspace, period: Period, path: str | Path,
                       rec: Reconciliation | None = None) -> tuple[Path, pd.DataFrame]:
     """Write :func:`adjustments` as CSV or XLSX (by extension) through
-    ``exports.write_table``: formula-safe text cells, exact numbers, atomic.
+    ``core.exports.write_table``: formula-safe text cells, exact numbers, atomic.
 
     Returns:
         The written path and the table.
     """
-    from recon_helpers.core.exports import write_table
-
     table = adjustments(workspace, period, rec)
     return write_table(table, path, sheet_name="adjustments"), table
 

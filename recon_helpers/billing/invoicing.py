@@ -1,7 +1,7 @@
 """The expected invoice of a month: what each client should be billed, line by line.
 
 Pure functions over a :class:`~recon_helpers.reconcile.result.Reconciliation` (``three_way``,
-``month``, ``findings``) and the month's decisions (``Ledger.decisions``). Every line names the
+``month``, ``findings``) and the month's decisions (``latest_decisions``). Every line names the
 input rows (``file:row``) and ledger entries (``ledger.sqlite:<seq>``) it comes from.
 
 Rules (also in the README, "Invoicing, statements and margins"):
@@ -37,8 +37,8 @@ from typing import Any
 
 import pandas as pd
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import CENT, money, qty
-from recon_helpers.core.workspace import period_bounds
 from recon_helpers.reconcile.result import Reconciliation
 
 LINE_TYPES = ("recurring", "true_up", "credit")
@@ -149,7 +149,8 @@ def expected_invoice(
 
     Args:
         rec: the month's reconciliation.
-        decisions: ``Ledger.decisions(period)`` (key, action, seq, new_quantity, impact, ...);
+        decisions: ``latest_decisions(workspace, period)`` (key, action, seq, new_quantity,
+            impact, ...);
             None or empty = nothing decided.
         client_ids: clients to keep; empty = all.
 
@@ -243,7 +244,7 @@ def _finish(rec: Reconciliation, rows: list[dict[str, Any]], client_ids: Sequenc
     names = rec.clients.drop_duplicates("client_id").set_index("client_id")["client_name"]
     frame["client_name"] = frame["client_id"].map(names).fillna("").astype(object)
     frame["description"] = _descriptions(rec, frame)
-    frame["period"] = rec.period
+    frame["period"] = str(rec.period)
     for col in ("decision", "explanation", "sources"):
         frame[col] = frame[col].fillna("").astype(object)
     rank = {t: i for i, t in enumerate(LINE_TYPES)}
@@ -303,7 +304,8 @@ def canonical_billed(lines: pd.DataFrame, invoice_prefix: str = "EXP") -> pd.Dat
                                 "period_start", "period_end"])
     if priced.empty:
         return out
-    first, last = period_bounds(priced["period"].iloc[0])
+    month = Period.parse(priced["period"].iloc[0])
+    first, last = month.first, month.last
     multi = priced.groupby("client_id")["currency"].transform("nunique").gt(1)
     number = invoice_prefix + "-" + priced["period"] + "-" + priced["client_id"]
     number = number.where(~multi, number + "-" + priced["currency"])

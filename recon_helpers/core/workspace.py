@@ -12,44 +12,23 @@ Layout (SPEC)::
 
 Example:
     >>> ws = Workspace.open("data")
-    >>> ws.inputs("2026-10")
+    >>> ws.inputs(Period.parse("2026-10"))
     PosixPath('data/inputs/2026-10')
 """
 
 from __future__ import annotations
 
-import re
 import tomllib
 from dataclasses import dataclass, field
-from datetime import date
 from decimal import Decimal, InvalidOperation
 from pathlib import Path
 from typing import Any, Literal
 
 from recon_helpers.core.errors import ConfigError, UsageError
+from recon_helpers.core.period import PERIOD_RE, Period
 
-PERIOD_RE = re.compile(r"^(\d{4})-(0[1-9]|1[0-2])$")
 MonthRule = Literal["month_end", "day_weighted"]
 Engine = Literal["pandas", "duckdb", "auto"]
-
-
-def check_period(period: str) -> str:
-    """Validate a ``YYYY-MM`` period string.
-
-    Raises:
-        UsageError: not a valid month.
-    """
-    if not isinstance(period, str) or not PERIOD_RE.fullmatch(period):
-        raise UsageError(f"period {period!r} is not a month in the form YYYY-MM (e.g. 2026-10)")
-    return period
-
-
-def period_bounds(period: str) -> tuple[date, date]:
-    """First and last day of a ``YYYY-MM`` month."""
-    year, month = map(int, check_period(period).split("-"))
-    first = date(year, month, 1)
-    nxt = date(year + (month == 12), month % 12 + 1, 1)
-    return first, date.fromordinal(nxt.toordinal() - 1)
 
 
 @dataclass(frozen=True)
@@ -200,9 +179,9 @@ class Workspace:
         rep = Path(reports) if reports is not None else path.resolve().parent / "reports"
         return cls(path, rep)
 
-    def inputs(self, period: str) -> Path:
+    def inputs(self, period: Period) -> Path:
         """Folder of one month's raw exports."""
-        return self.root / "inputs" / check_period(period)
+        return self.root / "inputs" / str(period)
 
     @property
     def mappings(self) -> Path:
@@ -229,16 +208,17 @@ class Workspace:
         """ledger.sqlite."""
         return self.root / "ledger.sqlite"
 
-    def report_dir(self, period: str) -> Path:
+    def report_dir(self, period: Period) -> Path:
         """reports/<YYYY-MM>/."""
-        return self.reports_root / check_period(period)
+        return self.reports_root / str(period)
 
-    def periods(self) -> list[str]:
+    def periods(self) -> list[Period]:
         """Every month with an inputs folder, oldest first."""
         base = self.root / "inputs"
         if not base.is_dir():
             return []
-        return sorted(p.name for p in base.iterdir() if p.is_dir() and PERIOD_RE.fullmatch(p.name))
+        return sorted(Period.parse(p.name) for p in base.iterdir()
+                      if p.is_dir() and PERIOD_RE.fullmatch(p.name))
 
     def settings(self) -> Settings:
         """recon.toml parsed (defaults when absent)."""

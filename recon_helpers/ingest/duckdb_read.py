@@ -22,10 +22,11 @@ import pandas as pd
 from recon_helpers.core.files import sha256_file
 from recon_helpers.core.schemas import DELIVERED, QUARANTINE_COLUMNS, QuarantineReason
 from recon_helpers.core.workspace import Settings
-from recon_helpers.ingest.loaders import detect_format, format_named, options_for
+from recon_helpers.ingest.load import options_for
 from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS
 from recon_helpers.ingest.raw import RawTable, check_header
 from recon_helpers.ingest.readers import file_kind, sniff_delimiter
+from recon_helpers.ingest.registry import detect_format, format_named
 from recon_helpers.ingest.validation import Field, convert
 
 FORMAT = "canonical_delivered"

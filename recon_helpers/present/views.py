@@ -1,9 +1,7 @@
-"""Readable, HTML-escaped tables and per-client sections for the notebooks.
+"""The notebooks' views of a month: record keeping, comparison, the monthly report's sections.
 
-Fixed-point columns become exact decimal text (``qty()``/``money()``), Decimals are written
-with thousands separators and never rounded, and every cell is escaped with ``html.escape`` when
-the table is drawn, because client names and SKUs come from exports we do not control.
-:class:`Table` keeps the readable frame in ``.frame`` for further work in JupyterLab.
+Every view returns an escaped :class:`~recon_helpers.present.html.Table` or
+:class:`~recon_helpers.present.html.Html` (or displays several, for per-client sections).
 
 Example:
     >>> inventory(rec)                       # last expression of a cell: drawn as a table
@@ -13,128 +11,34 @@ Example:
 from __future__ import annotations
 
 import html
-from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any
 
 import pandas as pd
 from IPython.display import display
 
-from recon_helpers.audit.status import Html
 from recon_helpers.core.files import sha256_file
-from recon_helpers.core.schemas import CENT, money, qty
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present import charts
+from recon_helpers.present.context import ReportContext
+from recon_helpers.present.html import Html, Table, dsum, fixed_point, text
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.summary import impact_by_kind
-from recon_helpers.render.report import ReportContext, summary_figures
 
 CONFIRM_HOWTO = ("run the confirm_with call (after `from pathlib import Path` and "
                  "`import recon_helpers.reconcile.mapping`), then re-run the notebook")
 FINDING_VIEW = ("kind", "client", "product_id", "vendor", "vendor_customer", "vendor_sku",
                 "vendor_qty", "agreement_qty", "invoiced_qty", "variance_qty", "unit_price",
                 "unit_cost", "impact", "currency", "detail", "sources")
-MONEY_WORDS = ("price", "cost", "impact", "amount", "to_bill", "to_credit", "previous", "latest",
-               "change")
-
-# Shown once per notebook with the parameters (ReportContext), so JupyterLab and the HTML
-# export style the package's tables alike.
-CSS = """<style type="text/css">
-.recon-table { border-collapse: collapse; font-size: 12px; margin: 4px 0 12px; }
-.jp-RenderedHTMLCommon .recon-table th, .jp-RenderedHTMLCommon .recon-table td,
-.recon-table th, .recon-table td { text-align: left; padding: 2px 6px; vertical-align: top; }
-.jp-RenderedHTMLCommon .recon-table td.num, .recon-table td.num {
-  text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
-.recon-scroll { overflow-x: auto; max-width: 100%; }
-.recon-caption { font-weight: 600; margin: 8px 0 2px; }
-.recon-cards { display: flex; flex-wrap: wrap; gap: 10px; margin: 8px 0; }
-.recon-card { border: 1px solid #bbb; border-radius: 6px; padding: 8px 12px; min-width: 140px; }
-.recon-card .value { font-size: 20px; font-weight: 700; }
-.recon-card .label { font-size: 12px; color: #555; }
-.recon-note { background: #f6f8fa; border-left: 3px solid #888; padding: 4px 10px; }
-</style>"""
-
-
-def text(value: Any, *, money_like: bool = False) -> str:
-    """Display text of one value: Decimals exact with separators, missing values empty."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, Decimal):
-        if money_like and value.as_tuple().exponent > -2:  # pad to cents, never round
-            value = value.quantize(CENT)
-        return f"{value:,f}"
-    return str(value)
-
-
-def _dsum(values: Iterable[Any]) -> Decimal:
-    return sum((v for v in values if isinstance(v, Decimal)), Decimal("0.00"))
-
-
-def _numeric(col: pd.Series) -> bool:
-    if pd.api.types.is_numeric_dtype(col) and not pd.api.types.is_bool_dtype(col):
-        return True
-    return any(isinstance(v, Decimal | int) and not isinstance(v, bool) for v in col.head(50))
-
-
-class Table:
-    """A table drawn as escaped HTML with a caption; ``frame`` holds the readable values."""
-
-    def __init__(self, frame: pd.DataFrame, caption: str = "", empty: str = "None.") -> None:
-        self.frame = frame.reset_index(drop=True)
-        self.caption = caption
-        self.empty = empty
-
-    def to_html(self) -> str:
-        """The escaped HTML of the caption and table."""
-        cap = (f'<div class="recon-caption">{html.escape(self.caption)}</div>'
-               if self.caption else "")
-        if self.frame.empty:
-            return f'{cap}<p class="recon-empty">{html.escape(self.empty)}</p>'
-        cols = list(self.frame.columns)
-        nums = {c for c in cols if _numeric(self.frame[c])}
-        money_cols = {c for c in cols if any(w in str(c) for w in MONEY_WORDS)}
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
-        body = []
-        for row in self.frame.itertuples(index=False, name=None):  # display only
-            cells = "".join(
-                f'<td{" class=num" if c in nums else ""}>'
-                f"{html.escape(text(v, money_like=c in money_cols))}</td>"
-                for c, v in zip(cols, row, strict=True)
-            )
-            body.append(f"<tr>{cells}</tr>")
-        return (f'{cap}<div class="recon-scroll"><table class="recon-table"><thead><tr>{head}'
-                f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
-
-    def _repr_html_(self) -> str:
-        return self.to_html()
-
-    def __repr__(self) -> str:
-        return f"{self.caption}\n{self.frame.to_string(index=False)}"
-
-
-def table(frame: pd.DataFrame, caption: str = "", empty: str = "None.") -> Table:
-    """Any DataFrame as an escaped, readable :class:`Table`."""
-    return Table(frame, caption, empty)
-
-
-def fixed_point(frame: pd.DataFrame, quantities: Iterable[str] = (),
-                amounts: Iterable[str] = ()) -> pd.DataFrame:
-    """Copy of ``frame`` with fixed-point quantity and money columns as exact Decimals."""
-    out = frame.copy()
-    for col, conv in [(c, qty) for c in quantities] + [(c, money) for c in amounts]:
-        out[col] = pd.Series([conv(v) for v in out[col].astype(object)], index=out.index,
-                             dtype=object)
-    return out
 
 
 def month_line(rec: Reconciliation, ctx: ReportContext) -> Html:
     """One sentence on what was loaded and found, and which clients are in scope."""
-    fig = summary_figures(rec, ctx.client_ids)
+    fig = rec.headline(ctx.client_ids)
     scope = ", ".join(ctx.client_ids) if ctx.client_ids else "all clients"
     return Html(
-        f"<p>{html.escape(rec.period)}: {fig['files']} input files, {fig['rows_read']} rows read "
-        f"({fig['rows_used']} used, {fig['rows_quarantined']} quarantined), {len(rec.clients)} "
-        f"clients, {fig['discrepancies']} discrepancies in scope ({html.escape(scope)}).</p>"
+        f"<p>{rec.period}: {fig.files} input files, {fig.rows_read} rows read "
+        f"({fig.rows_used} used, {fig.rows_quarantined} quarantined), {len(rec.clients)} "
+        f"clients, {fig.discrepancies} discrepancies in scope ({html.escape(scope)}).</p>"
     )
 
 
@@ -170,7 +74,8 @@ def client_suggestions(rec: Reconciliation, ws: Workspace) -> Table:
     unmapped = int(rec.customers["client_id"].eq("").sum())
     path = str(ws.clients_map.resolve())
     calls = [
-        f"recon_helpers.reconcile.mapping.confirm_client(Path({path!r}), {v!r}, {i!r}, {n!r}, {c!r})"
+        f"recon_helpers.reconcile.mapping.confirm_client(Path({path!r}), {v!r}, {i!r}, {n!r}, "
+        f"{c!r})"
         for v, i, n, c in zip(s["vendor"], s["vendor_customer_id"], s["vendor_customer_name"],
                               s["client_id"], strict=True)
     ]
@@ -285,16 +190,16 @@ def client_sections(rec: Reconciliation, ctx: ReportContext, charts_for: int = 2
 
 def summary_cards(rec: Reconciliation, ctx: ReportContext) -> Html:
     """The headline figures (the same dict manifest.json holds), as cards."""
-    fig = summary_figures(rec, ctx.client_ids)
-    cards = [("discrepancies", "discrepancies", fig["discrepancies"]),
-             ("clients_affected", "clients affected", fig["clients_affected"])]
-    for cur, amounts in fig["by_currency"].items():
-        cards += [(f"leakage_found:{cur}", f"leakage found ({cur})", amounts["leakage_found"]),
-                  (f"to_credit:{cur}", f"to credit ({cur})", amounts["to_credit"]),
-                  (f"impact:{cur}", f"net impact ({cur})", amounts["impact"])]
-    cards += [("rows_read", "rows read", fig["rows_read"]),
-              ("rows_used", "rows used", fig["rows_used"]),
-              ("rows_quarantined", "rows quarantined", fig["rows_quarantined"])]
+    fig = rec.headline(ctx.client_ids)
+    cards = [("discrepancies", "discrepancies", fig.discrepancies),
+             ("clients_affected", "clients affected", fig.clients_affected)]
+    for cur, amounts in fig.by_currency:
+        cards += [(f"leakage_found:{cur}", f"leakage found ({cur})", amounts.leakage_found),
+                  (f"to_credit:{cur}", f"to credit ({cur})", amounts.to_credit),
+                  (f"impact:{cur}", f"net impact ({cur})", amounts.impact)]
+    cards += [("rows_read", "rows read", fig.rows_read),
+              ("rows_used", "rows used", fig.rows_used),
+              ("rows_quarantined", "rows quarantined", fig.rows_quarantined)]
     body = "".join(
         f'<div class="recon-card" data-figure="{html.escape(key)}"><div class="value">'
         f'{html.escape(str(value))}</div><div class="label">{html.escape(label)}</div></div>'
@@ -316,7 +221,7 @@ def client_report(status: pd.DataFrame, rec: Reconciliation, ctx: ReportContext)
     by = dict(list(status.groupby("client_id", sort=False)))
     for cid, name, n in order:
         f = by[cid]
-        nets = ", ".join(f"{text(_dsum(g['impact']), money_like=True)} {cur}"
+        nets = ", ".join(f"{text(dsum(g['impact']), money_like=True)} {cur}"
                          for cur, g in f.groupby("currency"))
         n_open = int(f["status"].eq("open").sum())
         display(Html(f"<h3>{html.escape(name)} ({html.escape(cid)})</h3><p>{n} discrepancies, "
@@ -339,11 +244,3 @@ def lineage(rec: Reconciliation, ws: Workspace) -> Table:
                  f"Input lineage: {len(rows)} files from {ws.root}")
 
 
-def status_summary(status: pd.DataFrame) -> Table:
-    """Open vs resolved per kind (resolution.open_vs_resolved) as a table."""
-    from recon_helpers.audit.status import open_vs_resolved
-
-    frame = open_vs_resolved(status)
-    n_open = int(frame["open"].sum()) if len(frame) else 0
-    n_res = int(frame["resolved"].sum()) if len(frame) else 0
-    return Table(frame, f"{n_open} open, {n_res} resolved", "No discrepancies.")

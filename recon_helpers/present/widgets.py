@@ -3,14 +3,14 @@
 :class:`ResolutionUI` lists the month's discrepancies (open ones by default) with filters by
 kind, client, vendor and minimum absolute impact; shows the selected item's three-way detail
 (delivered, promised, billed), its ``file:row`` sources and its decision history; and records
-a decision with :func:`resolution.resolve`, the same function scripts call. After a save the
-counts, the list and the table of decisions are refreshed from the ledger at once. A refused
-decision (accept without a note, a missing quantity, a locked ledger) is shown in the widget
-and nothing is recorded.
+a decision with :func:`recon_helpers.audit.status.resolve`, the same function scripts call.
+After a save the counts, the list and the table of decisions are refreshed from the ledger at
+once. A refused decision (accept without a note, a missing quantity, a locked ledger) is shown
+in the widget and nothing is recorded.
 
 Everything is drivable from Python, which is how the tests use it::
 
-    ui = ResolutionUI(ws, "2026-10")
+    ui = ResolutionUI(ws, Period.parse("2026-10"))
     ui.kind_filter.value = "under_billed"
     ui.items.value = key
     ui.action.value = "accept"
@@ -20,25 +20,37 @@ Everything is drivable from Python, which is how the tests use it::
     ui.open_count
 
 The rendered (static) report cannot run widgets; the UI's HTML fallback is
-:func:`resolution.decision_panel`, which the HTML export shows instead.
+:func:`recon_helpers.present.resolution.decision_panel`, which the HTML export shows instead.
 """
 
 from __future__ import annotations
 
 import html
 from collections.abc import Sequence
+from contextlib import suppress
 from decimal import Decimal, InvalidOperation
 from typing import Any
 
 import ipywidgets as w
 import pandas as pd
 
-from recon_helpers.audit import status as resolution
-from recon_helpers.audit.decisions import ACTION_LABELS, Action, decision_text, quantity_applies
+from recon_helpers.audit.decisions import (
+    ACTION_LABELS,
+    Action,
+    decision_text,
+    history,
+    quantity_applies,
+)
+from recon_helpers.audit.signoff import SEAL_FILE
+from recon_helpers.audit.status import by_size, resolve, status_table
 from recon_helpers.core.errors import ReconError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_KINDS
-from recon_helpers.core.workspace import Workspace, check_period
-from recon_helpers.present.views import Table, text, three_way_frame
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.html import Table, text
+from recon_helpers.present.resolution import decided_frame, decision_panel
+from recon_helpers.present.signoff import write_signoff_page
+from recon_helpers.present.views import three_way_frame
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
 
@@ -70,24 +82,24 @@ class ResolutionUI:
         counts: HTML; decided: HTML (decisions recorded); status: the status table.
     """
 
-    def __init__(self, workspace: Workspace, period: str, rec: Reconciliation | None = None,
+    def __init__(self, workspace: Workspace, period: Period, rec: Reconciliation | None = None,
                  client_ids: Sequence[str] = (), actor: str = "") -> None:
         """Build the widgets for a month.
 
         Args:
             workspace: the workspace whose ledger receives the decisions.
-            period: the ``YYYY-MM`` month.
+            period: the month.
             rec: the month's reconciliation (default: reconciled now).
             client_ids: clients in scope (empty = all).
             actor: the name pre-filled as who decides.
         """
-        self.workspace, self.period = workspace, check_period(period)
+        self.workspace, self.period = workspace, period
         self.rec = rec if rec is not None else reconcile_period(workspace, period)
         findings = self.rec.findings
         if client_ids:
             findings = findings[findings["client_id"].isin(list(client_ids))]
         self.findings = findings.reset_index(drop=True)
-        self.status = resolution.status_table(self.findings, workspace, period)
+        self.status = status_table(self.findings, workspace, period)
         f = self.findings
         kinds = [k for k in DISCREPANCY_KINDS if k in set(f["kind"])]
         clients = f[["client_id", "client_name"]].drop_duplicates().sort_values("client_id")
@@ -161,7 +173,7 @@ class ResolutionUI:
         floor = self._min_impact()
         if floor is not None:
             keep &= s["impact"].map(lambda v: isinstance(v, Decimal) and abs(v) >= floor)
-        rows = resolution.by_size(s[keep])
+        rows = by_size(s[keep])
         return pd.concat([rows[rows["status"].eq("open")], rows[rows["status"].ne("open")]])
 
     # --- callbacks -----------------------------------------------------------------------
@@ -224,13 +236,18 @@ class ResolutionUI:
             self.message.value = _error("choose an action")
             return
         try:
-            entry = resolution.resolve(
+            entry = resolve(
                 self.workspace, self.period, key, self.action.value, self.note.value,
                 self.actor.value.strip(), new_quantity=self.new_quantity.value or None,
                 rec=self.rec)
         except ReconError as exc:  # refused or locked: show it, nothing was recorded
             self.message.value = _error(str(exc))
             return
+        if (self.workspace.report_dir(self.period) / SEAL_FILE).is_file():
+            # a signed month is now reopened: its page says so; the decision stands even if
+            # the page cannot be written (recon verify reads the ledger, not the page)
+            with suppress(OSError):
+                write_signoff_page(self.workspace, self.period)
         said = decision_text(entry.payload["action"], entry.payload.get("note", ""),
                              entry.payload.get("new_quantity", ""))
         self.message.value = (
@@ -243,28 +260,15 @@ class ResolutionUI:
     # --- drawing ---------------------------------------------------------------------------
 
     def _refresh(self) -> None:
-        self.status = resolution.status_table(self.findings, self.workspace, self.period)
+        self.status = status_table(self.findings, self.workspace, self.period)
         self.counts.value = (f'<p class="recon-counts"><b>{self.open_count}</b> open, '
                              f"<b>{self.resolved_count}</b> resolved of {len(self.status)} "
-                             f"discrepancies in {_esc(self.period)}</p>")
-        self.decided.value = Table(resolution.decided_frame(self.status),
+                             f"discrepancies in {_esc(str(self.period))}</p>")
+        self.decided.value = Table(decided_frame(self.status),
                                    "Decisions recorded (latest per item)",
                                    "No decision recorded yet.").to_html()
         self._refilter()
 
-    def _history(self, key: str) -> pd.DataFrame:
-        from recon_helpers.audit.ledger import Ledger
-
-        if not self.workspace.ledger_path.is_file():
-            return pd.DataFrame()
-        with Ledger(self.workspace.ledger_path) as ledger:
-            entries = [e for e in ledger.entries(self.period)
-                       if e.entry_type == "decision" and e.key == key]
-        return pd.DataFrame([{"seq": e.seq, "at": e.ts[:19].replace("T", " "), "by": e.actor,
-                              "decision": decision_text(e.payload.get("action", ""),
-                                                        e.payload.get("note", ""),
-                                                        e.payload.get("new_quantity", ""))}
-                             for e in entries], dtype=object)
 
     def _vendor_side(self, row: pd.Series) -> pd.DataFrame:
         lines = self.rec.month.delivered
@@ -295,8 +299,8 @@ class ResolutionUI:
                   "No three-way row (the vendor line is not mapped to a client product).")
             .to_html(),
             f"<div class='recon-caption'>Sources (file:row)</div><ul>{sources}</ul>",
-            Table(self._history(str(row["key"])), "Decisions on this item (latest last)",
-                  "No decision yet.").to_html(),
+            Table(history(self.workspace, self.period, str(row["key"])),
+                  "Decisions on this item (latest last)", "No decision yet.").to_html(),
             f"<p><small>key <code>{_esc(row['key'])}</code></small></p>",
         ]
         return "".join(parts)
@@ -304,6 +308,6 @@ class ResolutionUI:
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.container._repr_mimebundle_(**kwargs)
         # static fallback: nbconvert shows it when the widget state is not exported
-        bundle["text/html"] = resolution.decision_panel(
+        bundle["text/html"] = decision_panel(
             self.status, self.workspace, self.period).markup
         return bundle

@@ -1,8 +1,8 @@
 """The SPEC discrepancy rules: from the three-way table to findings with signed impacts.
 
 Pure functions. :func:`find_discrepancies` turns the client x product table of
-:func:`recon_helpers.reconcile.matching.three_way` into the SPEC discrepancy table with signed impacts
-(positive = still to bill, negative = to credit back or margin lost), exact to the cent;
+:func:`recon_helpers.reconcile.matching.three_way` into the SPEC discrepancy table with signed
+impacts (positive = still to bill, negative = to credit back or margin lost), exact to the cent;
 :func:`unmapped_findings` reports the vendor lines no client or product mapping reaches.
 
 Rules the SPEC leaves open (also in the README):

@@ -34,6 +34,7 @@ from __future__ import annotations
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal
 from pathlib import Path
 
@@ -41,8 +42,9 @@ import numpy as np
 import pandas as pd
 
 from recon_helpers.core.errors import UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DELIVERED, QTY_SCALE, QUARANTINE_COLUMNS
-from recon_helpers.core.workspace import Settings, Workspace, period_bounds
+from recon_helpers.core.workspace import Settings, Workspace
 from recon_helpers.ingest.duckdb_read import (
     LINE_COLUMNS,
     ORD_RANK,
@@ -52,7 +54,8 @@ from recon_helpers.ingest.duckdb_read import (
     lit,
     read_direct,
 )
-from recon_helpers.ingest.loaders import LINKERS, LoadedPeriod, input_files, load_files
+from recon_helpers.ingest.load import LoadedPeriod, input_files, load_files
+from recon_helpers.ingest.registry import LINKERS
 from recon_helpers.ingest.validation import LoadOptions
 from recon_helpers.reconcile.discrepancies import (
     UNMAPPED_KEYS,
@@ -71,7 +74,7 @@ from recon_helpers.reconcile.matching import KEY, MonthTables, promised_month, t
 from recon_helpers.reconcile.result import Reconciliation, assemble
 
 
-def choose_engine(workspace: Workspace, period: str, engine: str | None = None) -> str:
+def choose_engine(workspace: Workspace, period: Period, engine: str | None = None) -> str:
     """ "pandas" or "duckdb" for one month: ``engine`` (else recon.toml's); auto decides by size.
 
     Raises:
@@ -96,7 +99,7 @@ def choose_engine(workspace: Workspace, period: str, engine: str | None = None) 
 
 
 def reconcile_duckdb(
-    workspace: Workspace, period: str, progress: Callable[[str], None] | None = None
+    workspace: Workspace, period: Period, progress: Callable[[str], None] | None = None
 ) -> Reconciliation:
     """Load, map and match one month with DuckDB doing the line-sized work.
 
@@ -105,13 +108,14 @@ def reconcile_duckdb(
         suggestions the pandas engine gives for the same inputs.
 
     Raises:
-        UsageError, InputFileError, ConfigError: as :func:`reconcile.reconcile_period`.
+        UsageError, InputFileError, ConfigError: as
+            :func:`recon_helpers.reconcile.run.reconcile_period`.
     """
     import duckdb
 
     folder = workspace.inputs(period)
     if not folder.is_dir():
-        have = ", ".join(workspace.periods()) or "none"
+        have = ", ".join(map(str, workspace.periods())) or "none"
         raise UsageError(f"no inputs folder {folder} (months with inputs: {have})")
     settings = workspace.settings()
     files, ignored = input_files(folder)
@@ -160,7 +164,8 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
     unmapped = unmapped_from_groups(_unmapped_groups(con))
     rows = _rows_behind(con, found)
     # the loaded rows behind the findings (a bundle SKU's row once, not once per product)
-    loaded.tables["delivered"] = DELIVERED.conform(rows.drop_duplicates("source"))
+    loaded = replace(loaded, tables={
+        **loaded.tables, "delivered": DELIVERED.conform(rows.drop_duplicates("source"))})
     month = MonthTables(delivered=rows, promised=promised, billed=loaded.billed)
     unmapped_rows = rows[rows["client_id"].ne("") & rows["product_id"].eq("")]
     coverage = fetch(con, COVERAGE).set_index("vendor").sort_index()
@@ -258,7 +263,7 @@ def _customers(con, clients: pd.DataFrame, client_map: pd.DataFrame) -> pd.DataF
     return cust
 
 
-def _month_rows(con, product_map: pd.DataFrame, period: str, settings: Settings) -> None:  # type: ignore[no-untyped-def]
+def _month_rows(con, product_map: pd.DataFrame, period: Period, settings: Settings) -> None:  # type: ignore[no-untyped-def]
     """``month``: every delivered row with client, product (one row per product of a bundle),
     the month's weighted quantity ``wq`` and ``line_cost``, as delivered_month() builds them."""
     skus = fetch(con, "SELECT DISTINCT vendor, vendor_sku FROM dl")
@@ -270,7 +275,7 @@ def _month_rows(con, product_map: pd.DataFrame, period: str, settings: Settings)
     )
     con.execute("CREATE TABLE skumap AS SELECT * FROM skumap_in")
     con.unregister("skumap_in")
-    first, last = (lit(d.isoformat()) + "::DATE" for d in period_bounds(period))
+    first, last = (lit(d.isoformat()) + "::DATE" for d in (period.first, period.last))
     if settings.month_rule == "month_end":
         wq = f"""CASE WHEN (charge_start IS NULL OR charge_start <= {last})
             AND (charge_end IS NULL OR charge_end >= {last}) THEN quantity ELSE 0 END"""

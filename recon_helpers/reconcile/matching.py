@@ -2,8 +2,8 @@
 
 Pure functions over the canonical tables. :func:`three_way` builds one row per client x product
 with the month's quantities, prices and costs in fixed point; the rules that turn it into
-findings are in :mod:`recon_helpers.reconcile.discrepancies`, the ``file:row`` lineage of each finding in
-:mod:`recon_helpers.reconcile.lineage`.
+findings are in :mod:`recon_helpers.reconcile.discrepancies`, the ``file:row`` lineage of each
+finding in :mod:`recon_helpers.reconcile.lineage`.
 """
 
 from __future__ import annotations
@@ -14,6 +14,7 @@ from decimal import Decimal
 import numpy as np
 import pandas as pd
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import QTY_SCALE
 from recon_helpers.core.workspace import Settings
 from recon_helpers.reconcile.mapping import apply_product_map, customer_key
@@ -37,7 +38,7 @@ def delivered_month(
     delivered: pd.DataFrame,
     customers: pd.DataFrame,
     product_map: pd.DataFrame,
-    period: str,
+    period: Period,
     settings: Settings,
     cust_key: pd.Series | None = None,
 ) -> pd.DataFrame:
@@ -80,7 +81,7 @@ def delivered_month(
     return rows
 
 
-def promised_month(promised: pd.DataFrame, period: str, settings: Settings) -> pd.DataFrame:
+def promised_month(promised: pd.DataFrame, period: Period, settings: Settings) -> pd.DataFrame:
     """Agreement lines live in the month, with ``wq`` and ``wless`` under the month rule."""
     live = promised[is_live(promised["effective_date"], promised["cancelled_date"], period)].copy()
     for src, dst in (("quantity", "wq"), ("less_included", "wless")):
@@ -108,7 +109,7 @@ def _line_price(frame: pd.DataFrame, keys: list[str], col: str) -> pd.Series:
     return avg.where(sums["_q"].ne(0), top).astype("Int64")
 
 
-@dataclass
+@dataclass(frozen=True)
 class MonthTables:
     """The month's rows after mapping and proration, kept for traceability and display."""
 

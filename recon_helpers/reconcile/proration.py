@@ -12,7 +12,7 @@ month when its range overlaps it at all (SPEC: effective on or before the last d
 cancelled before the first); lines that are live but count 0 still explain findings.
 
 Example:
-    >>> weighted_quantity(q, start, end, "2026-10", "month_end")
+    >>> weighted_quantity(q, start, end, Period.parse("2026-10"), "month_end")
 """
 
 from __future__ import annotations
@@ -20,31 +20,32 @@ from __future__ import annotations
 import numpy as np
 import pandas as pd
 
-from recon_helpers.core.workspace import MonthRule, period_bounds
+from recon_helpers.core.period import Period
+from recon_helpers.core.workspace import MonthRule
 
 
-def overlap_days(start: pd.Series, end: pd.Series, period: str) -> tuple[np.ndarray, int]:
+def overlap_days(start: pd.Series, end: pd.Series, period: Period) -> tuple[np.ndarray, int]:
     """Days of each [start, end] (inclusive, NaT = open) inside the month, and the month's days."""
-    first, last = (pd.Timestamp(d) for d in period_bounds(period))
+    first, last = pd.Timestamp(period.first), pd.Timestamp(period.last)
     s = start.fillna(first).clip(lower=first)
     e = end.fillna(last).clip(upper=last)
     days = ((e - s).dt.days + 1).clip(lower=0).to_numpy(dtype="int64")
     return days, (last - first).days + 1
 
 
-def is_live(start: pd.Series, end: pd.Series, period: str) -> pd.Series:
+def is_live(start: pd.Series, end: pd.Series, period: Period) -> pd.Series:
     """True where the line's range overlaps the month (SPEC's "live in the month")."""
-    first, last = (pd.Timestamp(d) for d in period_bounds(period))
+    first, last = pd.Timestamp(period.first), pd.Timestamp(period.last)
     return (start.isna() | (start <= last)) & (end.isna() | (end >= first))
 
 
 def weighted_quantity(
-    quantity: pd.Series, start: pd.Series, end: pd.Series, period: str, rule: MonthRule
+    quantity: pd.Series, start: pd.Series, end: pd.Series, period: Period, rule: MonthRule
 ) -> pd.Series:
     """The fixed-point quantity each line contributes to the month under ``rule``."""
     q = quantity.to_numpy(dtype="int64")
     if rule == "month_end":
-        last = pd.Timestamp(period_bounds(period)[1])
+        last = pd.Timestamp(period.last)
         covers = (start.isna() | (start <= last)) & (end.isna() | (end >= last))
         return pd.Series(np.where(covers.to_numpy(), q, 0), index=quantity.index, dtype="int64")
     days, month_days = overlap_days(start, end, period)

@@ -4,27 +4,34 @@ findings are finished (ordered, named, sourced, keyed, described) whichever engi
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal
 
 import pandas as pd
 
+from recon_helpers.core.errors import UsageError
+from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
 from recon_helpers.core.workspace import Settings
-from recon_helpers.ingest.loaders import LoadedPeriod
+from recon_helpers.ingest.load import LoadedPeriod
 from recon_helpers.reconcile.discrepancies import RULE_COLUMNS, find_discrepancies, order_findings
 from recon_helpers.reconcile.lineage import finding_sources
 from recon_helpers.reconcile.mapping import client_suggestions, product_suggestions
 from recon_helpers.reconcile.matching import MonthTables
+from recon_helpers.reconcile.summary import Headline, headline
 
 FINDING_COLUMNS = (*DISCREPANCY_COLUMNS, "key", "detail")
 
 
-@dataclass
+@dataclass(frozen=True)
 class Reconciliation:
-    """Everything one month's reconciliation produced, for the CLI, notebooks and report."""
+    """Everything one month's reconciliation produced, for the CLI, notebooks and report.
 
-    period: str
+    Frozen: built once by :func:`assemble`; later stages read it and derive new tables.
+    """
+
+    period: Period
     settings: Settings
     loaded: LoadedPeriod
     clients: pd.DataFrame  # known_clients()
@@ -50,6 +57,29 @@ class Reconciliation:
         cust.columns = [f"customers_{c}" for c in cust.columns]
         return rows.join(cust).reset_index()
 
+    def check_clients(self, client_ids: Sequence[str], what: str) -> None:
+        """Refuse client ids the month does not know.
+
+        Args:
+            what: where the ids came from (``--client``, ``parameter client_ids``).
+
+        Raises:
+            UsageError: names the unknown ids and some known ones.
+        """
+        unknown = sorted(set(client_ids) - set(self.clients["client_id"]))
+        if unknown:
+            known = ", ".join(self.clients["client_id"].head(8))
+            raise UsageError(f"{what}: no client {unknown} in {self.period} "
+                             f"(known ids include {known})")
+
+    def headline(self, client_ids: Sequence[str] = ()) -> Headline:
+        """The headline figures of the findings in scope (all clients when empty)."""
+        findings = self.findings
+        if client_ids:
+            findings = findings[findings["client_id"].isin(list(client_ids))]
+        clients = len(client_ids) if client_ids else len(self.clients)
+        return headline(findings.reset_index(drop=True), self.loaded.inventory, clients)
+
 
 def delivered_coverage(d: pd.DataFrame) -> pd.DataFrame:
     """Vendor lines per vendor, and how many are mapped to a client and to a product."""
@@ -72,7 +102,8 @@ def assemble(
     unmapped: pd.DataFrame,
     unmapped_rows: pd.DataFrame,
     discrepancies: pd.DataFrame | None = None,
-    **extra: object,
+    engine: str = "pandas",
+    coverage_rows: pd.DataFrame | None = None,
 ) -> Reconciliation:
     """Findings from the three-way table and the unmapped findings, finished and ordered.
 
@@ -83,7 +114,9 @@ def assemble(
         unmapped: :func:`unmapped_findings` output.
         unmapped_rows: vendor lines with a client but no product (their SKUs get suggestions).
         discrepancies: find_discrepancies(tw) when the caller has it already.
-        extra: further Reconciliation fields (engine, coverage_rows).
+        engine: which engine did the line-sized work ("pandas", "duckdb").
+        coverage_rows: the DuckDB engine's vendor lines per vendor (its month.delivered holds
+            only the lines behind the findings).
     """
     period = loaded.period
     if discrepancies is None:
@@ -110,19 +143,20 @@ def assemble(
             customers, clients, min_score=settings.fuzzy_min_score
         ),
         product_suggestions=product_suggestions(unmapped_rows, products),
-        **extra,  # type: ignore[arg-type]
+        engine=engine,
+        coverage_rows=coverage_rows,
     )
 
 
 def _finish(
-    findings: pd.DataFrame, clients: pd.DataFrame, month: MonthTables, period: str
+    findings: pd.DataFrame, clients: pd.DataFrame, month: MonthTables, period: Period
 ) -> pd.DataFrame:
     for col in ("client_id", "product_id", "vendor", "vendor_customer", "vendor_sku", "currency"):
         findings[col] = findings[col].fillna("").astype(object)
     findings = order_findings(findings)
     names = clients.set_index("client_id")["client_name"]
     findings["client_name"] = findings["client_id"].map(names).fillna("").astype(object)
-    findings["period"] = period
+    findings["period"] = str(period)
     findings["sources"] = finding_sources(findings, month)
     findings["key"] = (
         findings["kind"] + "|" + findings["client_id"] + "|" + findings["product_id"] + "|"

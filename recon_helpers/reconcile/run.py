@@ -1,7 +1,7 @@
 """One month end to end: load, map, match. What ``recon reconcile`` and the notebooks call.
 
 Example:
-    >>> rec = reconcile_period(Workspace.open("data"), "2026-10")
+    >>> rec = reconcile_period(Workspace.open("data"), Period.parse("2026-10"))
     >>> rec.findings.groupby("kind")["impact"].count()
 """
 
@@ -11,8 +11,9 @@ from collections.abc import Callable
 
 import pandas as pd
 
+from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Settings, Workspace
-from recon_helpers.ingest.loaders import LoadedPeriod, load_period
+from recon_helpers.ingest.load import LoadedPeriod, load_period
 from recon_helpers.reconcile.discrepancies import unmapped_findings
 from recon_helpers.reconcile.engine_duckdb import choose_engine, reconcile_duckdb
 from recon_helpers.reconcile.mapping import (
@@ -57,7 +58,7 @@ def reconcile(
 
 def reconcile_period(
     workspace: Workspace,
-    period: str,
+    period: Period,
     progress: Callable[[str], None] | None = None,
     engine: str | None = None,
 ) -> Reconciliation:

@@ -4,10 +4,12 @@ Money is summed per currency, never across currencies.
 
 Example:
     >>> impact_by_kind(rec.findings)
+    >>> headline(rec.findings, rec.loaded.inventory, len(rec.clients)).as_dict()
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any
 
@@ -100,19 +102,68 @@ def findings_for_export(findings: pd.DataFrame) -> pd.DataFrame:
     return out
 
 
-def totals(findings: pd.DataFrame) -> dict[str, Any]:
-    """Headline figures for the report and manifest: counts, per-currency impact, clients."""
-    by_cur: dict[str, dict[str, str]] = {}
+@dataclass(frozen=True)
+class CurrencyTotals:
+    """Summed impacts of one currency (currencies are never added together)."""
+
+    impact: Decimal
+    leakage_found: Decimal  # positive impacts: still to bill
+    to_credit: Decimal  # negative impacts: to credit back, or margin lost
+
+
+@dataclass(frozen=True)
+class Headline:
+    """The month's headline figures: the report's first section and manifest.json's summary."""
+
+    discrepancies: int
+    by_kind: tuple[tuple[str, int], ...]  # every SPEC kind, in SPEC order
+    clients_affected: int
+    by_currency: tuple[tuple[str, CurrencyTotals], ...]  # sorted by currency code
+    files: int
+    rows_read: int
+    rows_used: int
+    rows_quarantined: int
+    clients: int
+
+    def as_dict(self) -> dict[str, Any]:
+        """The JSON shape of manifest.json's ``summary`` (amounts as exact decimal text)."""
+        return {
+            "discrepancies": self.discrepancies,
+            "by_kind": dict(self.by_kind),
+            "clients_affected": self.clients_affected,
+            "by_currency": {cur: {k: str(v) for k, v in vars(amounts).items()}
+                            for cur, amounts in self.by_currency},
+            "files": self.files,
+            "rows_read": self.rows_read,
+            "rows_used": self.rows_used,
+            "rows_quarantined": self.rows_quarantined,
+            "clients": self.clients,
+        }
+
+
+def headline(findings: pd.DataFrame, inventory: pd.DataFrame, clients: int) -> Headline:
+    """Headline figures of the findings in scope and the month's input rows.
+
+    Args:
+        findings: the findings in scope (FINDING_COLUMNS).
+        inventory: the load inventory (rows read, used, quarantined per file).
+        clients: how many clients are in scope.
+    """
+    by_cur = []
     for cur, grp in findings.groupby("currency"):
         imp = [v for v in grp["impact"] if isinstance(v, Decimal)]
-        by_cur[str(cur)] = {
-            "impact": str(sum(imp, Decimal("0.00"))),
-            "leakage_found": str(sum((v for v in imp if v > 0), Decimal("0.00"))),
-            "to_credit": str(sum((v for v in imp if v < 0), Decimal("0.00"))),
-        }
-    return {
-        "discrepancies": len(findings),
-        "by_kind": {k: int((findings["kind"] == k).sum()) for k in DISCREPANCY_KINDS},
-        "clients_affected": int(findings.loc[findings["client_id"].ne(""), "client_id"].nunique()),
-        "by_currency": by_cur,
-    }
+        by_cur.append((str(cur), CurrencyTotals(
+            impact=sum(imp, Decimal("0.00")),
+            leakage_found=sum((v for v in imp if v > 0), Decimal("0.00")),
+            to_credit=sum((v for v in imp if v < 0), Decimal("0.00")))))
+    return Headline(
+        discrepancies=len(findings),
+        by_kind=tuple((k, int((findings["kind"] == k).sum())) for k in DISCREPANCY_KINDS),
+        clients_affected=int(findings.loc[findings["client_id"].ne(""), "client_id"].nunique()),
+        by_currency=tuple(by_cur),
+        files=len(inventory),
+        rows_read=int(inventory["rows_read"].sum()),
+        rows_used=int(inventory["rows_used"].sum()),
+        rows_quarantined=int(inventory["rows_quarantined"].sum()),
+        clients=clients,
+    )
