@@ -7,6 +7,10 @@ line, a duplicate row, a row with a broken date, a payment line, an addition who
 is gone. The planted discrepancies are written to ``demo_ground_truth.csv`` beside the
 workspace's ``inputs/``; tests hold the reconciliation to it to the cent.
 
+The PSA side is written in ConnectWise's shapes by default, or Autotask's or HaloPSA's
+(``psa=``): the same book and the same planted findings, named by that PSA's client and
+product ids (``demo_exports.psa_client_id`` / ``psa_product_id``).
+
 Example:
     >>> write_demo(Path("data"))
     {'periods': ['2026-08', '2026-09', '2026-10'], 'latest_period': '2026-10', ...}
@@ -18,7 +22,7 @@ import csv
 import random
 import shutil
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 
@@ -369,10 +373,10 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
     return Month(period, lines, truth, extra)
 
 
-def build_months() -> list[Month]:
-    """The three demo months, deterministic."""
+def build_months(psa: str = "connectwise") -> list[Month]:
+    """The three demo months, deterministic; clients named by their ``psa`` id."""
     rng = random.Random(SEED)
-    clients = make_clients(rng)
+    clients = [replace(c, identifier=w.psa_client_id(psa, c)) for c in make_clients(rng)]
     months = []
     for i, period in enumerate(PERIODS):
         lines = baseline(clients, rng, i)
@@ -380,12 +384,21 @@ def build_months() -> list[Month]:
     return months
 
 
-def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
+def write_demo(
+    root: Path, *, force: bool = False, psa: str = "connectwise"
+) -> dict[str, object]:
     """Write the demo workspace under ``root`` (inputs, mappings, recon.toml, ground truth).
 
+    Args:
+        root: the workspace folder.
+        force: replace a workspace already there.
+        psa: whose exports the PSA side is (``demo_exports.PSAS``).
+
     Raises:
-        UsageError: ``root`` already holds inputs and ``force`` is not set.
+        UsageError: ``root`` already holds inputs and ``force`` is not set, or an unknown PSA.
     """
+    if psa not in w.PSAS:
+        raise UsageError(f"unknown PSA {psa!r}; the demo is written for {', '.join(w.PSAS)}")
     if (root / "inputs").exists():
         if not force:
             raise UsageError(f"{root} already holds a workspace; use --force to replace it")
@@ -399,7 +412,7 @@ def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
             "ledger.sqlite-shm",
         ):
             (root / name).unlink(missing_ok=True)
-    months = build_months()
+    months = build_months(psa)
     clients = sorted(
         {ln.client.index: ln.client for m in months for ln in m.lines}.values(),
         key=lambda c: c.index,
@@ -407,10 +420,15 @@ def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
     for m in months:
         folder = root / "inputs" / m.period
         folder.mkdir(parents=True, exist_ok=True)
-        w.write_month(folder, m, clients, PRODUCTS)
-    w.write_mappings(root / "mappings", clients, PRODUCTS)
-    w.write_config(root / "recon.toml")
-    truth = [t for m in months for t in m.truth]
+        w.write_month(folder, m, clients, PRODUCTS, psa)
+    psa_products = {k: replace(p, product_id=w.psa_product_id(psa, k)) for k, p in PRODUCTS.items()}
+    w.write_mappings(root / "mappings", clients, psa_products)
+    w.write_config(root / "recon.toml", psa)
+    truth = [
+        {**t, "product_id": w.psa_product_id(psa, t["product_id"]) if t["product_id"] else ""}
+        for m in months
+        for t in m.truth
+    ]
     with (root / "demo_ground_truth.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(truth[0]))
         writer.writeheader()

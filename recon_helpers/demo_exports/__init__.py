@@ -2,9 +2,11 @@
 mess real exports have, plus the workspace's mappings and ``recon.toml``.
 
 One module per family: :mod:`.microsoft` (Partner Center NCE CSV), :mod:`.pax8` (invoice
-items JSON), :mod:`.usage` (Datto RMM, SentinelOne, Huntress, Acronis snapshots) and
-:mod:`.connectwise` (PSA companies, agreements, additions, catalog, invoices). Field names
-follow the vendors' published shapes (FORMATS.md in the project's shared folder).
+items JSON), :mod:`.usage` (Datto RMM, SentinelOne, Huntress, Acronis snapshots) and one per
+PSA: :mod:`.connectwise` (companies, agreements, additions, catalog, invoices),
+:mod:`.autotask` (Companies, Services, Contracts, ContractServices, ContractServiceUnits,
+Invoices, BillingItems) and :mod:`.halopsa` (Client, Item, RecurringInvoice, Invoice). Field
+names follow the vendors' published shapes (FORMATS.md in the project's shared folder).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import random
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
+from recon_helpers.demo_exports import autotask, halopsa
 from recon_helpers.demo_exports.connectwise import (
     CW,
     PRODUCTS_ORDER,
@@ -50,6 +53,7 @@ __all__ = [
     "PARTNER_ID",
     "PEC_NOTE",
     "PRODUCTS_ORDER",
+    "PSAS",
     "USD",
     "acronis_json",
     "cw_additions",
@@ -61,6 +65,8 @@ __all__ = [
     "huntress_json",
     "microsoft_csv",
     "pax8_json",
+    "psa_client_id",
+    "psa_product_id",
     "sentinelone_json",
     "write_config",
     "write_mappings",
@@ -72,10 +78,35 @@ def _dump(path: Path, doc: Any) -> None:
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+PSAS = ("connectwise", "autotask", "halopsa")
+
+
+def psa_client_id(psa: str, client: Client) -> str:
+    """The client's id in ``psa`` (the SPEC client_id the demo's findings name)."""
+    if psa == "autotask":
+        return autotask.company_id(client.index)
+    if psa == "halopsa":
+        return halopsa.client_id(client.index)
+    return client.identifier
+
+
+def psa_product_id(psa: str, product_id: str) -> str:
+    """The product's id in ``psa`` (Autotask Services id, Halo Item id; ConnectWise code)."""
+    if psa == "autotask":
+        return autotask.service_id(product_id)
+    if psa == "halopsa":
+        return halopsa.item_id(product_id)
+    return product_id
+
+
 def write_month(
-    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+    folder: Path,
+    m: Month,
+    clients: list[Client],
+    products: dict[str, Product],
+    psa: str = "connectwise",
 ) -> None:
-    """Every export of one month into ``folder``."""
+    """Every export of one month into ``folder``: the vendors' files and ``psa``'s."""
     rng = random.Random(m.period)
     stamp = m.period.replace("-", "")
     (folder / f"G0{stamp}77_NCE_recon.csv").write_text(microsoft_csv(m, rng), encoding="utf-8-sig")
@@ -84,6 +115,17 @@ def write_month(
     (folder / "sentinelone-sites.json").write_text(sentinelone_json(m), encoding="utf-8")
     (folder / "huntress-organizations.json").write_text(huntress_json(m), encoding="utf-8")
     (folder / "acronis-usages.json").write_text(acronis_json(m, rng), encoding="utf-8")
+    if psa == "autotask":
+        _write_autotask(folder, m, clients, products)
+    elif psa == "halopsa":
+        _write_halopsa(folder, m, clients, products)
+    else:
+        _write_connectwise(folder, m, clients, products)
+
+
+def _write_connectwise(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
     _dump(folder / "cw-companies.json", cw_companies(clients))
     _dump(folder / "cw-agreements.json", cw_agreements(clients))
     _dump(folder / "cw-agreement-additions.json", cw_additions(m))
@@ -91,6 +133,28 @@ def write_month(
     headers, lines = cw_invoices(m, clients)
     _dump(folder / "cw-invoices.json", headers)
     _dump(folder / "cw-invoice-products.json", lines)
+
+
+def _write_autotask(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
+    _dump(folder / "at-companies.json", autotask.at_companies(clients))
+    _dump(folder / "at-services.json", autotask.at_services(products))
+    _dump(folder / "at-contracts.json", autotask.at_contracts(clients))
+    _dump(folder / "at-contract-services.json", autotask.at_contract_services(m))
+    _dump(folder / "at-contract-service-units.json", autotask.at_units(m))
+    invoices, items = autotask.at_invoices(m, clients)
+    _dump(folder / "at-invoices.json", invoices)
+    _dump(folder / "at-billing-items.json", items)
+
+
+def _write_halopsa(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
+    _dump(folder / "halo-clients.json", halopsa.halo_clients(clients))
+    _dump(folder / "halo-items.json", halopsa.halo_items(products))
+    _dump(folder / "halo-recurring-invoices.json", halopsa.halo_recurring(m, clients))
+    _dump(folder / "halo-invoices.json", halopsa.halo_invoices(m, clients))
 
 
 def write_mappings(folder: Path, clients: list[Client], products: dict[str, Product]) -> None:
@@ -113,8 +177,12 @@ def write_mappings(folder: Path, clients: list[Client], products: dict[str, Prod
         csv.writer(fh, lineterminator="\n").writerows(prows)
 
 
-def write_config(path: Path) -> None:
-    """recon.toml of the demo: month-end rule, exact quantities, storage within 0.05 TB."""
+def write_config(path: Path, psa: str = "connectwise") -> None:
+    """recon.toml of the demo: month-end rule, exact quantities, storage within 0.05 TB
+    (and for Autotask the tenant's time zone)."""
+    zone = f'\n[autotask]\ntimezone = "{autotask.TIMEZONE}"\n' if psa == "autotask" else ""
+    storage = psa_product_id(psa, "BKP-TB")
+    named = "" if storage == "BKP-TB" else "   # BKP-TB, Cloud backup storage per TB"
     path.write_text(
         '# Settings of this workspace (see README "Configuration").\n'
         'currency = "USD"\n'
@@ -124,7 +192,7 @@ def write_config(path: Path) -> None:
         'quantity_pct = "0"\n'
         'amount_abs = "0.01"\n\n'
         "# storage is measured in bytes and billed in TB: ignore differences up to 0.05 TB\n"
-        '[tolerance.products."BKP-TB"]\n'
-        'quantity_abs = "0.05"\n',
+        f'[tolerance.products."{storage}"]{named}\n'
+        'quantity_abs = "0.05"\n' + zone,
         encoding="utf-8",
     )
