@@ -184,11 +184,11 @@ def at_invoices(m: Month, clients: list[Client]) -> tuple[dict[str, Any], dict[s
         for n, ln in enumerate(lines):
             on_contract = (c.index, ln.product.product_id) in agreed
             items.append(_billing_item(
-                inv_id * 10 + n, c, inv_id, first, ln.product.description,
+                inv_id * 100 + n, c, inv_id, first, ln.product.description,
                 qty=ln.invoiced, rate=ln.invoice_price,  # type: ignore[arg-type]
                 contractID=_contract_id(c),
                 contractServiceID=_contract_service_id(ln) if on_contract else None,
-                serviceID=int(service_id(ln.product.product_id)), billingItemType=5,
+                serviceID=int(service_id(ln.product.product_id)),
             ))
     items.append(_onboarding(m, first))
     return _page(headers), _page(items)
@@ -199,7 +199,7 @@ def _billing_item(
     **fields: Any,
 ) -> dict[str, Any]:
     amount = qty * rate
-    item = {
+    item = {  # billingItemType / subType are per-tenant picklists: the loader never reads them
         "id": id_, "billingItemType": 5, "subType": 1, "companyID": int(c.identifier),
         "contractID": None, "contractServiceID": None, "contractServicePeriodID": None,
         "contractServiceAdjustmentID": None, "contractServiceBundleID": None,
@@ -218,7 +218,7 @@ def _onboarding(m: Month, day: date) -> dict[str, Any]:
     """Free onboarding hours: labour posted as non-billable on the client's invoice."""
     c = _agreement_lines(m)[1].client  # the client ConnectWise's DoNotBill addition is on
     return _billing_item(
-        _invoice_id(m, c) * 10 + 99, c, _invoice_id(m, c), day, "Onboarding hours (included)",
+        _invoice_id(m, c) * 100 + 99, c, _invoice_id(m, c), day, "Onboarding hours (included)",
         qty=Decimal(4), rate=Decimal(0), billingItemType=1, ticketID=7000 + c.index,
         timeEntryID=880000 + c.index, nonBillable=1,
     )
