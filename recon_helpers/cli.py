@@ -17,6 +17,7 @@ import pandas as pd
 from recon_helpers.core.errors import ReconError, UsageError
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.demo.psas import PSAS
 
 
 def _workspace(args: argparse.Namespace) -> Workspace:
@@ -42,7 +43,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from recon_helpers.demo.write import write_demo
 
     root = Path(args.workspace)
-    summary = write_demo(root, force=args.force)
+    summary = write_demo(root, force=args.force, psa=args.psa)
     print(f"demo workspace written to {root}: {summary}")
     print(f"next: recon reconcile --workspace {root} --period {summary['latest_period']}")
     return 0
@@ -232,6 +233,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     demo = add("demo", "write the bundled demo workspace", cmd_demo, period=False)
     demo.add_argument("--force", action="store_true", help="replace an existing demo workspace")
+    demo.add_argument("--psa", choices=PSAS, default="connectwise",
+                      help="write the PSA side as this PSA's exports (default: connectwise)")
     rec = add("reconcile", "load, map and match one month; print a summary", cmd_reconcile)
     rec.add_argument("--out", help="write the discrepancy table (.csv or .xlsx)")
     rep = add("report", "render the month's notebooks into reports/<period>/ (.ipynb, .html, "

@@ -7,6 +7,10 @@ line, a duplicate row, a row with a broken date, a payment line, an addition who
 is gone. :func:`recon_helpers.demo.write.write_demo` writes them as real exports, with the
 planted discrepancies in ``demo_ground_truth.csv``; tests hold the reconciliation to it to the cent.
 
+The PSA side is written in ConnectWise's shapes by default, or Autotask's or HaloPSA's
+(``psa=``): the same book and the same planted findings, named by that PSA's client and
+product ids (:mod:`recon_helpers.demo.psas`).
+
 Example:
     >>> [m.period for m in build_months()]
     ['2026-08', '2026-09', '2026-10']
@@ -16,8 +20,10 @@ from __future__ import annotations
 
 import random
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import ROUND_HALF_UP, Decimal
+
+from recon_helpers.demo.psas import psa_client_id
 
 PERIODS = ("2026-08", "2026-09", "2026-10")
 SEED = 20261025
@@ -363,10 +369,11 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
     return Month(period, lines, truth, extra)
 
 
-def build_months() -> list[Month]:
-    """The three demo months, deterministic."""
+def build_months(psa: str = "connectwise") -> list[Month]:
+    """The three demo months, deterministic; clients named by their ``psa`` id."""
     rng = random.Random(SEED)
-    clients = make_clients(rng)
+    clients = [replace(c, identifier=psa_client_id(psa, c.index, c.identifier))
+               for c in make_clients(rng)]
     months = []
     for i, period in enumerate(PERIODS):
         lines = baseline(clients, rng, i)

@@ -9,19 +9,30 @@ from __future__ import annotations
 
 import csv
 import shutil
+from dataclasses import replace
 from pathlib import Path
 
 from recon_helpers.core.errors import UsageError
 from recon_helpers.demo import exports as w
 from recon_helpers.demo.plan import PERIODS, PRODUCTS, build_months
+from recon_helpers.demo.psas import PSAS, psa_product_id
 
 
-def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
+def write_demo(
+    root: Path, *, force: bool = False, psa: str = "connectwise"
+) -> dict[str, object]:
     """Write the demo workspace under ``root`` (inputs, mappings, recon.toml, ground truth).
 
+    Args:
+        root: the workspace folder.
+        force: replace a workspace already there.
+        psa: whose exports the PSA side is (:data:`recon_helpers.demo.psas.PSAS`).
+
     Raises:
-        UsageError: ``root`` already holds inputs and ``force`` is not set.
+        UsageError: ``root`` already holds inputs and ``force`` is not set, or an unknown PSA.
     """
+    if psa not in PSAS:
+        raise UsageError(f"unknown PSA {psa!r}; the demo is written for {', '.join(PSAS)}")
     if (root / "inputs").exists():
         if not force:
             raise UsageError(f"{root} already holds a workspace; use --force to replace it")
@@ -35,7 +46,7 @@ def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
             "ledger.sqlite-shm",
         ):
             (root / name).unlink(missing_ok=True)
-    months = build_months()
+    months = build_months(psa)
     clients = sorted(
         {ln.client.index: ln.client for m in months for ln in m.lines}.values(),
         key=lambda c: c.index,
@@ -43,10 +54,15 @@ def write_demo(root: Path, *, force: bool = False) -> dict[str, object]:
     for m in months:
         folder = root / "inputs" / m.period
         folder.mkdir(parents=True, exist_ok=True)
-        w.write_month(folder, m, clients, PRODUCTS)
-    w.write_mappings(root / "mappings", clients, PRODUCTS)
-    w.write_config(root / "recon.toml")
-    truth = [t for m in months for t in m.truth]
+        w.write_month(folder, m, clients, PRODUCTS, psa)
+    psa_products = {k: replace(p, product_id=psa_product_id(psa, k)) for k, p in PRODUCTS.items()}
+    w.write_mappings(root / "mappings", clients, psa_products)
+    w.write_config(root / "recon.toml", psa)
+    truth = [
+        {**t, "product_id": psa_product_id(psa, t["product_id"]) if t["product_id"] else ""}
+        for m in months
+        for t in m.truth
+    ]
     with (root / "demo_ground_truth.csv").open("w", newline="", encoding="utf-8") as fh:
         writer = csv.DictWriter(fh, fieldnames=list(truth[0]))
         writer.writeheader()

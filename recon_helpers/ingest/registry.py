@@ -17,6 +17,7 @@ from recon_helpers.ingest.loaders import (
     autotask,
     canonical,
     connectwise,
+    halopsa,
     microsoft_nce,
     pax8,
     profiles,
@@ -30,9 +31,10 @@ FORMATS: tuple[SourceFormat, ...] = (
     *pax8.FORMATS,
     *connectwise.FORMATS,
     *autotask.FORMATS,
+    *halopsa.FORMATS,
     *profiles.FORMATS,
 )
-LINKERS: tuple[Linker, ...] = (connectwise.LINKER, autotask.LINKER, pax8.LINKER)
+LINKERS: tuple[Linker, ...] = (connectwise.LINKER, autotask.LINKER, halopsa.LINKER, pax8.LINKER)
 
 _BY_NAME = {f.name: f for f in FORMATS}
 assert len(_BY_NAME) == len(FORMATS), "format names must be unique"

@@ -2,9 +2,11 @@
 mess real exports have, plus the workspace's mappings and ``recon.toml``.
 
 One module per family: :mod:`.microsoft` (Partner Center NCE CSV), :mod:`.pax8` (invoice
-items JSON), :mod:`.usage` (Datto RMM, SentinelOne, Huntress, Acronis snapshots) and
-:mod:`.connectwise` (PSA companies, agreements, additions, catalog, invoices). Field names
-follow the vendors' published shapes (FORMATS.md in the project's shared folder).
+items JSON), :mod:`.usage` (Datto RMM, SentinelOne, Huntress, Acronis snapshots) and one per
+PSA: :mod:`.connectwise` (companies, agreements, additions, catalog, invoices),
+:mod:`.autotask` (Companies, Services, Contracts, ContractServices, ContractServiceUnits,
+Invoices, BillingItems) and :mod:`.halopsa` (Client, Item, RecurringInvoice, Invoice). Field
+names follow the vendors' published shapes (FORMATS.md in the project's shared folder).
 """
 
 from __future__ import annotations
@@ -15,9 +17,9 @@ import random
 from pathlib import Path
 from typing import Any
 
+from recon_helpers.demo.exports import autotask, halopsa
 from recon_helpers.demo.exports.connectwise import (
     CW,
-    PRODUCTS_ORDER,
     USD,
     cw_additions,
     cw_agreements,
@@ -40,6 +42,7 @@ from recon_helpers.demo.exports.usage import (
     sentinelone_json,
 )
 from recon_helpers.demo.plan import NAME_VARIANTS, Client, Month, Product
+from recon_helpers.demo.psas import PRODUCTS_ORDER, psa_product_id
 
 __all__ = [
     "CW",
@@ -71,9 +74,13 @@ def _dump(path: Path, doc: Any) -> None:
 
 
 def write_month(
-    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+    folder: Path,
+    m: Month,
+    clients: list[Client],
+    products: dict[str, Product],
+    psa: str = "connectwise",
 ) -> None:
-    """Every export of one month into ``folder``."""
+    """Every export of one month into ``folder``: the vendors' files and ``psa``'s."""
     rng = random.Random(m.period)
     stamp = m.period.replace("-", "")
     (folder / f"G0{stamp}77_NCE_recon.csv").write_text(microsoft_csv(m, rng), encoding="utf-8-sig")
@@ -82,6 +89,17 @@ def write_month(
     (folder / "sentinelone-sites.json").write_text(sentinelone_json(m), encoding="utf-8")
     (folder / "huntress-organizations.json").write_text(huntress_json(m), encoding="utf-8")
     (folder / "acronis-usages.json").write_text(acronis_json(m, rng), encoding="utf-8")
+    if psa == "autotask":
+        _write_autotask(folder, m, clients, products)
+    elif psa == "halopsa":
+        _write_halopsa(folder, m, clients, products)
+    else:
+        _write_connectwise(folder, m, clients, products)
+
+
+def _write_connectwise(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
     _dump(folder / "cw-companies.json", cw_companies(clients))
     _dump(folder / "cw-agreements.json", cw_agreements(clients))
     _dump(folder / "cw-agreement-additions.json", cw_additions(m))
@@ -89,6 +107,28 @@ def write_month(
     headers, lines = cw_invoices(m, clients)
     _dump(folder / "cw-invoices.json", headers)
     _dump(folder / "cw-invoice-products.json", lines)
+
+
+def _write_autotask(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
+    _dump(folder / "at-companies.json", autotask.at_companies(clients))
+    _dump(folder / "at-services.json", autotask.at_services(products))
+    _dump(folder / "at-contracts.json", autotask.at_contracts(clients))
+    _dump(folder / "at-contract-services.json", autotask.at_contract_services(m))
+    _dump(folder / "at-contract-service-units.json", autotask.at_units(m))
+    invoices, items = autotask.at_invoices(m, clients)
+    _dump(folder / "at-invoices.json", invoices)
+    _dump(folder / "at-billing-items.json", items)
+
+
+def _write_halopsa(
+    folder: Path, m: Month, clients: list[Client], products: dict[str, Product]
+) -> None:
+    _dump(folder / "halo-clients.json", halopsa.halo_clients(clients))
+    _dump(folder / "halo-items.json", halopsa.halo_items(products))
+    _dump(folder / "halo-recurring-invoices.json", halopsa.halo_recurring(m, clients))
+    _dump(folder / "halo-invoices.json", halopsa.halo_invoices(m, clients))
 
 
 def write_mappings(folder: Path, clients: list[Client], products: dict[str, Product]) -> None:
@@ -110,8 +150,12 @@ def write_mappings(folder: Path, clients: list[Client], products: dict[str, Prod
         csv.writer(fh, lineterminator="\n").writerows(prows)
 
 
-def write_config(path: Path) -> None:
-    """recon.toml of the demo: month-end rule, exact quantities, storage within 0.05 TB."""
+def write_config(path: Path, psa: str = "connectwise") -> None:
+    """recon.toml of the demo: month-end rule, exact quantities, storage within 0.05 TB
+    (and for Autotask the tenant's time zone)."""
+    zone = f'\n[autotask]\ntimezone = "{autotask.TIMEZONE}"\n' if psa == "autotask" else ""
+    storage = psa_product_id(psa, "BKP-TB")
+    named = "" if storage == "BKP-TB" else "   # BKP-TB, Cloud backup storage per TB"
     path.write_text(
         '# Settings of this workspace (see README "Configuration").\n'
         'currency = "USD"\n'
@@ -121,7 +165,7 @@ def write_config(path: Path) -> None:
         'quantity_pct = "0"\n'
         'amount_abs = "0.01"\n\n'
         "# storage is measured in bytes and billed in TB: ignore differences up to 0.05 TB\n"
-        '[tolerance.products."BKP-TB"]\n'
-        'quantity_abs = "0.05"\n',
+        f'[tolerance.products."{storage}"]{named}\n'
+        'quantity_abs = "0.05"\n' + zone,
         encoding="utf-8",
     )

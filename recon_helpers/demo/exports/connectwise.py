@@ -12,6 +12,7 @@ from typing import Any
 
 from recon_helpers.demo.exports.month import month_bounds
 from recon_helpers.demo.plan import Client, Month, Product
+from recon_helpers.demo.psas import PRODUCTS_ORDER
 
 CW = "https://na.myconnectwise.net/v4_6_release/apis/3.0"
 USD = {
@@ -30,17 +31,6 @@ USD = {
     "_info": {"currency_href": f"{CW}/finance/currencies/7"},
 }
 
-PRODUCTS_ORDER = (
-    "M365-BP",
-    "M365-BS",
-    "EXO-P1",
-    "DBX-BUS",
-    "RMM-DEV",
-    "EDR-S1",
-    "MDR-HUNT",
-    "BKP-TB",
-    "MSP-FLAT",
-)
 
 
 def _num(v: Decimal) -> int | float:

@@ -6,7 +6,8 @@ are camelCase with an ``ID`` suffix (``companyID``). Signatures tell the entitie
 
 The LINKER builds PROMISED rows from ContractServiceUnits (one row per billing period, split
 at mid-period unit adjustments): client = the contract's ``companyID``, product = ``serviceID``,
-quantity = ``units``, dates = the row's ``startDate``..``endDate``.
+quantity = ``units``, dates = the row's ``startDate``..``endDate``; and BILLED rows from the
+Invoices and BillingItems files (:mod:`recon_helpers.ingest.loaders.autotask_billing`).
 
 Decisions:
     * Dates are local midnight written in UTC (``2012-10-24T05:00:00.000Z``): parsed with
@@ -30,6 +31,7 @@ from functools import partial
 import pandas as pd
 
 from recon_helpers.core.schemas import CATALOGUE, CLIENTS, PROMISED, QTY_SCALE
+from recon_helpers.ingest.loaders import autotask_billing
 from recon_helpers.ingest.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.ingest.loaders.connectwise import mul_div_round
 from recon_helpers.ingest.loaders.linking import (
@@ -127,7 +129,23 @@ def _end_before_next(units: pd.DataFrame) -> pd.Series:
 
 
 def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResult:
-    """Build PROMISED rows from contract service units joined to their contract.
+    """Build PROMISED rows from contract service units and BILLED rows from billing items.
+
+    Returns:
+        LinkResult with ``promised``, ``billed`` and the units and billing items frames without
+        the rows quarantined (contract, invoice or contract service not loaded; billing items
+        that are not invoiced service charges).
+    """
+    promised = _link_promised(entities)
+    billed, items, q_billed = autotask_billing.link_billed(entities, CONTRACT_SERVICES)
+    tables = {**promised.tables, "billed": billed}
+    if items is not None:
+        tables[autotask_billing.BILLING_ITEMS] = items
+    return LinkResult(tables, concat_quarantine(promised.quarantine, q_billed))
+
+
+def _link_promised(entities: Mapping[str, pd.DataFrame]) -> LinkResult:
+    """PROMISED rows from contract service units joined to their contract.
 
     Returns:
         LinkResult with ``promised`` and the units frame without the rows whose contract is not
@@ -217,6 +235,12 @@ FORMATS: tuple[SourceFormat, ...] = (
         container="items", record_id="id", excludes=frozenset({"contractID"}),
         description="Autotask Services catalogue (product_id = id)",
     ),
+    *autotask_billing.FORMATS,
 )
 
-LINKER = Linker(FAMILY, frozenset({CONTRACTS, CONTRACT_SERVICES, UNITS}), link)
+LINKER = Linker(
+    FAMILY,
+    frozenset({CONTRACTS, CONTRACT_SERVICES, UNITS, autotask_billing.INVOICES,
+               autotask_billing.BILLING_ITEMS}),
+    link,
+)
