@@ -19,7 +19,8 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from recon_helpers.loaders import detect_format, format_named, options_for
+from recon_helpers.loaders import FORMATS, detect_format, format_named, options_for
+from recon_helpers.loaders.base import SourceFormat
 from recon_helpers.loaders.canonical import DELIVERED_FIELDS
 from recon_helpers.readers import (
     RawTable,
@@ -45,11 +46,14 @@ ASCII = r"[\x{20}-\x{7e}]*"
 ORD_RANK = 2**40  # row order across files: file rank x 2**40 + position
 
 
-def direct_header(path: Path, settings: Settings) -> tuple[list[str], str] | None:
+def direct_header(
+    path: Path, settings: Settings, formats: tuple[SourceFormat, ...] = FORMATS
+) -> tuple[list[str], str] | None:
     """(header, delimiter) of a canonical delivered file DuckDB may read itself, else None.
 
     CSV: UTF-8, the header on the first line, no recon.toml options but ``format``. Parquet:
-    any (its columns are read as text).
+    any (its columns are read as text). ``formats``: the month's formats (a workspace profile
+    that also fits the header makes detection, and so the pandas loader, report it).
     """
     entry = settings.files.get(path.name, {})
     if set(entry) - {"format"} or entry.get("format", FORMAT) != FORMAT:
@@ -81,7 +85,7 @@ def direct_header(path: Path, settings: Settings) -> tuple[list[str], str] | Non
     if "format" not in entry:
         raw = RawTable(path, "csv", pd.DataFrame(columns=header), pd.Series(dtype="int64"), 0)
         try:
-            if detect_format(raw).name != FORMAT:
+            if detect_format(raw, formats).name != FORMAT:
                 return None
         except Exception:  # not recognised: the pandas loader reports it
             return None

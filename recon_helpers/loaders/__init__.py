@@ -1,10 +1,12 @@
 """The format registry, detection and loading of one month's inputs.
 
 Files dropped into ``inputs/<YYYY-MM>/`` are recognised by their header (JSON: their keys);
-``recon.toml`` ``[files."<name>"] format = ...`` names a format explicitly. Every row read is
-either used (in a canonical or auxiliary table, carrying ``source`` = ``file:row``) or
-quarantined with a reason; the inventory checks ``rows_read == rows_used + rows_quarantined``
-for every file.
+``recon.toml`` ``[files."<name>"] format = ...`` names a format explicitly. Besides the
+package's own formats (``FORMATS``), a workspace may declare vendor exports as profile files
+(``mappings/profiles/*.toml``): :func:`formats_for` adds them, and :func:`load_period` uses
+it. Every row read is either used (in a canonical or auxiliary table, carrying
+``source`` = ``file:row``) or quarantined with a reason; the inventory checks
+``rows_read == rows_used + rows_quarantined`` for every file.
 
 Example:
     >>> loaded = load_period(Workspace.open("data"), "2026-10")
@@ -31,6 +33,7 @@ from recon_helpers.loaders import (
     profiles,
 )
 from recon_helpers.loaders.base import Linker, LinkResult, SourceFormat
+from recon_helpers.loaders.workspace_profiles import workspace_formats
 from recon_helpers.readers import RawTable, _norm_header, read_raw, sha256_file
 from recon_helpers.schemas import QUARANTINE_COLUMNS, ROLES, empty_quarantine
 from recon_helpers.validation import LoadOptions, drop_duplicates
@@ -48,6 +51,7 @@ LINKERS: tuple[Linker, ...] = (connectwise.LINKER, autotask.LINKER, pax8.LINKER)
 
 _BY_NAME = {f.name: f for f in FORMATS}
 assert len(_BY_NAME) == len(FORMATS), "format names must be unique"
+_BUILTIN_NAMES = frozenset(_BY_NAME)
 
 INVENTORY_COLUMNS = (
     "file",
@@ -62,24 +66,40 @@ INVENTORY_COLUMNS = (
 )
 
 
-def format_named(name: str) -> SourceFormat:
+def formats_for(workspace: Workspace) -> tuple[SourceFormat, ...]:
+    """The package's formats plus the profiles the workspace declares in mappings/profiles/.
+
+    Raises:
+        ConfigError: a profile file is invalid or claims another profile's files.
+    """
+    extra = workspace_formats(workspace, _BUILTIN_NAMES)
+    return (*FORMATS, *extra) if extra else FORMATS
+
+
+def format_named(name: str, formats: tuple[SourceFormat, ...] = FORMATS) -> SourceFormat:
     """The registered format called ``name``.
 
     Raises:
         UsageError: no such format (lists the known ones).
     """
+    by_name = _BY_NAME if formats is FORMATS else {f.name: f for f in formats}
     try:
-        return _BY_NAME[name]
+        return by_name[name]
     except KeyError:
-        raise UsageError(f"unknown format {name!r}; known formats: {sorted(_BY_NAME)}") from None
+        raise UsageError(f"unknown format {name!r}; known formats: {sorted(by_name)}") from None
 
 
-def detect_format(raw: RawTable) -> SourceFormat:
+def detect_format(raw: RawTable, formats: tuple[SourceFormat, ...] = FORMATS) -> SourceFormat:
     """The one registered format whose signature the file's columns carry.
+
+    A workspace profile (``origin`` set) must be the only format that fits: it never wins over
+    another fitting format by having more columns, so a profile cannot silently take files of a
+    built-in format, nor lose its own to one.
 
     Raises:
         UnknownFormatError: nothing matches (names the closest formats and what they miss), or
-            two unrelated formats match equally well.
+            two unrelated formats match equally well, or a workspace profile and another format
+            both fit.
     """
     if raw.kind == "json" and raw.rows_read == 0:
         where = f" under {raw.container!r}" if raw.container else ""
@@ -91,12 +111,20 @@ def detect_format(raw: RawTable) -> SourceFormat:
     present = {_norm_header(c) for c in raw.data.columns}
     matches = [
         f
-        for f in FORMATS
+        for f in formats
         if raw.kind in f.kinds
         and f.normalized_signature() <= present
         and not ({_norm_header(c) for c in f.excludes} & present)
         and (f.container is None or raw.kind != "json" or f.container == raw.container)
     ]
+    declared = [f for f in matches if f.origin]
+    if declared and len(matches) > 1:
+        others = ", ".join(f"{f.name} ({f.origin or 'built in'})" for f in matches)
+        raise UnknownFormatError(
+            raw.path,
+            f"fits several formats: {others}; add `excludes` to the workspace profile, or name "
+            'the format in recon.toml: [files."' + raw.name + '"] format = "..."',
+        )
     if matches:
         best = max(len(f.signature) for f in matches)
         top = [f for f in matches if len(f.signature) == best]
@@ -107,12 +135,12 @@ def detect_format(raw: RawTable) -> SourceFormat:
             f"header fits several formats equally: {[f.name for f in top]}; "
             'name one in recon.toml: [files."' + raw.name + '"] format = "..."',
         )
-    raise UnknownFormatError(raw.path, _closest(present))
+    raise UnknownFormatError(raw.path, _closest(present, formats))
 
 
-def _closest(present: set[str]) -> str:
+def _closest(present: set[str], formats: tuple[SourceFormat, ...]) -> str:
     scored = []
-    for f in FORMATS:
+    for f in formats:
         sig = f.normalized_signature()
         share = len(sig & present) / len(sig)
         missing = sorted(c for c in f.signature if _norm_header(c) not in present)
@@ -150,8 +178,10 @@ def options_for(settings: Settings, name: str) -> tuple[dict[str, object], LoadO
     return entry, opts
 
 
-def load_file(path: Path, settings: Settings | None = None) -> FileLoad:
-    """Read, recognise and parse one input file.
+def load_file(
+    path: Path, settings: Settings | None = None, formats: tuple[SourceFormat, ...] = FORMATS
+) -> FileLoad:
+    """Read, recognise and parse one input file (``formats``: see :func:`formats_for`).
 
     Raises:
         InputFileError: unreadable or unrecognised file (names the file, row and problem).
@@ -164,7 +194,11 @@ def load_file(path: Path, settings: Settings | None = None) -> FileLoad:
         delimiter=entry.get("delimiter"),  # type: ignore[arg-type]
         sheet=entry.get("sheet"),  # type: ignore[arg-type]
     )
-    fmt = format_named(str(entry["format"])) if "format" in entry else detect_format(raw)
+    fmt = (
+        format_named(str(entry["format"]), formats)
+        if "format" in entry
+        else detect_format(raw, formats)
+    )
     deduped, dup_q = drop_duplicates(raw, fmt.record_id)
     converted = fmt.parse(deduped, opts)
     quarantine = _concat_q([raw.quarantine, dup_q, converted.quarantine])
@@ -256,7 +290,8 @@ def load_period(
         have = ", ".join(workspace.periods()) or "none"
         raise UsageError(f"no inputs folder {folder} (months with inputs: {have})")
     files, ignored = input_files(folder)
-    return load_files(files, workspace.settings(), period, ignored, progress)
+    formats = formats_for(workspace)
+    return load_files(files, workspace.settings(), period, ignored, progress, formats)
 
 
 def load_files(
@@ -265,6 +300,7 @@ def load_files(
     period: str,
     ignored: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    formats: tuple[SourceFormat, ...] = FORMATS,
 ) -> LoadedPeriod:
     """Load the given files of one month (what :func:`load_period` does for its folder).
 
@@ -275,7 +311,7 @@ def load_files(
     for path in files:
         if progress:
             progress(f"reading {path.name}")
-        loads.append(load_file(path, settings))
+        loads.append(load_file(path, settings, formats))
     entities: dict[str, list[pd.DataFrame]] = {}
     for fl in loads:
         entities.setdefault(fl.format.entity, []).append(fl.frame)
@@ -357,6 +393,7 @@ __all__ = [
     "LoadedPeriod",
     "detect_format",
     "format_named",
+    "formats_for",
     "load_file",
     "load_files",
     "load_period",
