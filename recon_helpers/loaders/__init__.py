@@ -28,9 +28,12 @@ from recon_helpers.loaders import (
     autotask,
     canonical,
     connectwise,
+    distributors,
+    kaseya_bms,
     microsoft_nce,
     pax8,
     profiles,
+    syncro,
 )
 from recon_helpers.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.loaders.workspace_profiles import workspace_formats
@@ -45,9 +48,14 @@ FORMATS: tuple[SourceFormat, ...] = (
     *pax8.FORMATS,
     *connectwise.FORMATS,
     *autotask.FORMATS,
+    *kaseya_bms.FORMATS,
+    *syncro.FORMATS,
+    *distributors.FORMATS,
     *profiles.FORMATS,
 )
-LINKERS: tuple[Linker, ...] = (connectwise.LINKER, autotask.LINKER, pax8.LINKER)
+LINKERS: tuple[Linker, ...] = (
+    connectwise.LINKER, autotask.LINKER, kaseya_bms.LINKER, syncro.LINKER, pax8.LINKER
+)
 
 _BY_NAME = {f.name: f for f in FORMATS}
 assert len(_BY_NAME) == len(FORMATS), "format names must be unique"
