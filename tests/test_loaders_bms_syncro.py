@@ -272,3 +272,31 @@ def test_denoise_leaves_short_and_exact_values_alone(tmp_path: Path) -> None:
                       {"UnitPrice": "-2.9999999999999996"}, {"UnitPrice": "1.1234567"}]}
     raw = denoise_doubles(read_json_text(tmp_path / "x.json", json.dumps(doc)), ("UnitPrice",))
     assert raw.data["UnitPrice"].tolist() == ["0.300000", "29.99", "-3.000000", "1.1234567"]
+
+
+@pytest.mark.parametrize(
+    ("name", "path", "value", "reason", "column"),
+    [
+        ("kaseya_bms_contract_services.json", ("Result", "Services", 1, "EffectiveDate"),
+         "2026-13-01T00:00:00", "bad_date", "effective_date"),
+        ("kaseya_bms_invoices.json", ("Result", 0, "AccountId"), "5.012E+3", "bad_id",
+         "account_id"),
+        ("kaseya_bms_accounts.json", ("Result", 2, "Id"), None, "missing_value", "client_id"),
+        ("syncro_customers.json", ("customers", 1, "id"), 28311902, "conflicting_duplicate",
+         "id"),
+        ("syncro_invoices.json", ("invoices", 1, "date"), "10/01/2026", "bad_date",
+         "invoice_date"),
+    ],
+)
+def test_bad_values_are_quarantined_with_their_reason(tmp_path: Path, name: str, path: tuple,
+                                                      value, reason: str, column: str) -> None:
+    doc = _fixture(name)
+    target = doc
+    for key in path[:-1]:
+        target = target[key]
+    target[path[-1]] = value
+    others = [f for f in (*BMS, *SYNCRO) if f.name != name]  # the files it links to
+    loaded = _load(tmp_path, others, {name: doc})
+    q = loaded.quarantine[loaded.quarantine["file"].eq(name)]  # (its lines may follow it)
+    assert set(q["reason"]) == {reason}
+    assert set(q["column"]) == {column}

@@ -116,6 +116,15 @@ def test_worked_example_loads_as_a_format_of_its_own(tmp_path: Path) -> None:
     assert d["source"].tolist() == ["devices.json:1", "devices.json:2", "devices.json:3"]
 
 
+def test_readme_worked_example_loads_as_documented(tmp_path: Path) -> None:
+    readme = (Path(__file__).parents[1] / "README.md").read_text(encoding="utf-8")
+    block = re.search(r"```toml\n(# mappings/profiles/ninjaone\.toml\n.*?)```", readme, re.S)
+    assert block, "README lost its NinjaOne profile example"
+    loaded = _load(tmp_path, {"ninjaone.toml": block[1]}, {"devices.json": json.dumps(DEVICES)})
+    assert loaded.inventory.iloc[0]["format"] == "ninjaone_devices"
+    assert loaded.delivered["quantity"].sum() == 3 * QTY_SCALE
+
+
 def test_csv_profile_converts_units_and_cents_exactly(tmp_path: Path) -> None:
     loaded = _load(tmp_path, {"storage.toml": STORAGE}, {"usage.csv": STORAGE_CSV})
     d = loaded.delivered.set_index("vendor_customer_id")

@@ -165,9 +165,10 @@ def _link_promised(entities: Mapping[str, pd.DataFrame]):  # type: ignore[no-unt
     counts = accounts["_key"].value_counts()
     rows["_key"] = _key(rows["account_name"])
     unknown = ~rows["_key"].isin(counts.index)
+    hint = "" if len(accounts) else " (no accounts file is loaded: GET /v2/crm/accounts/summary)"
     rows, q_unknown = quarantine_where(
         rows, unknown, QuarantineReason.UNKNOWN_REFERENCE, "account_name",
-        "the contract's AccountName '{value}' matches no loaded Kaseya BMS account",
+        "the contract's AccountName '{value}' matches no loaded Kaseya BMS account" + hint,
     )
     rows, q_twice = quarantine_where(
         rows, rows["_key"].map(counts).gt(1), QuarantineReason.UNKNOWN_REFERENCE, "account_name",
@@ -198,11 +199,12 @@ def _product_ids(lines: pd.DataFrame, entities: Mapping[str, pd.DataFrame]) -> p
         keyed = services.assign(_k=services["contract_id"] + "|" + _key(services["service_name"]))
         unique = keyed.drop_duplicates(["_k", "service_id"]).drop_duplicates("_k", keep=False)
         found = (lines["contract_id"] + "|" + name).map(unique.set_index("_k")["service_id"])
+        found = found.astype(object)
     catalogue = entities.get(CATALOGUE.name)
     if catalogue is not None and "psa" in catalogue:
         own = catalogue[catalogue["psa"].eq(FAMILY)].assign(_k=lambda c: _key(c["description"]))
         unique = own.drop_duplicates(["_k", "product_id"]).drop_duplicates("_k", keep=False)
-        found = found.fillna(name.map(unique.set_index("_k")["product_id"]))
+        found = found.fillna(name.map(unique.set_index("_k")["product_id"]).astype(object))
     return found.astype(object).fillna("")
 
 
