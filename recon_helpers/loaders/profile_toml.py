@@ -162,16 +162,12 @@ def _table(f: _File, doc: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
-def _text(f: _File, table: dict[str, Any], key: str, where: str = "",
-          required: bool = True) -> str:
-    full = f"{where}.{key}" if where else key
-    if key not in table:
-        if required:
-            f.fail(full, "is required")
+def _text(f: _File, table: dict[str, Any], key: str, required: bool = True) -> str:
+    if key not in table:  # the required top-level keys are checked before
         return ""
     value = table[key]
     if not isinstance(value, str) or (required and not value.strip()):
-        f.fail(full, f"must be a non-empty string, not {value!r}")
+        f.fail(key, f"must be a non-empty string, not {value!r}")
     return value.strip()
 
 
