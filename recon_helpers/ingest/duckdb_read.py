@@ -23,10 +23,11 @@ from recon_helpers.core.files import sha256_file
 from recon_helpers.core.schemas import DELIVERED, QUARANTINE_COLUMNS, QuarantineReason
 from recon_helpers.core.workspace import Settings
 from recon_helpers.ingest.load import options_for
+from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS
 from recon_helpers.ingest.raw import RawTable, check_header
 from recon_helpers.ingest.readers import file_kind, sniff_delimiter
-from recon_helpers.ingest.registry import detect_format, format_named
+from recon_helpers.ingest.registry import FORMATS, detect_format, format_named
 from recon_helpers.ingest.validation import Field, convert
 
 FORMAT = "canonical_delivered"
@@ -42,11 +43,14 @@ ASCII = r"[\x{20}-\x{7e}]*"
 ORD_RANK = 2**40  # row order across files: file rank x 2**40 + position
 
 
-def direct_header(path: Path, settings: Settings) -> tuple[list[str], str] | None:
+def direct_header(
+    path: Path, settings: Settings, formats: tuple[SourceFormat, ...] = FORMATS
+) -> tuple[list[str], str] | None:
     """(header, delimiter) of a canonical delivered file DuckDB may read itself, else None.
 
     CSV: UTF-8, the header on the first line, no recon.toml options but ``format``. Parquet:
-    any (its columns are read as text).
+    any (its columns are read as text). ``formats``: the month's formats (a workspace profile
+    that also fits the header makes detection, and so the pandas loader, report it).
     """
     entry = settings.files.get(path.name, {})
     if set(entry) - {"format"} or entry.get("format", FORMAT) != FORMAT:
@@ -78,7 +82,7 @@ def direct_header(path: Path, settings: Settings) -> tuple[list[str], str] | Non
     if "format" not in entry:
         raw = RawTable(path, "csv", pd.DataFrame(columns=header), pd.Series(dtype="int64"), 0)
         try:
-            if detect_format(raw).name != FORMAT:
+            if detect_format(raw, formats).name != FORMAT:
                 return None
         except Exception:  # not recognised: the pandas loader reports it
             return None

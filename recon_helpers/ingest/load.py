@@ -28,7 +28,7 @@ from recon_helpers.core.workspace import Settings, Workspace
 from recon_helpers.ingest.loaders.base import LinkResult, SourceFormat
 from recon_helpers.ingest.raw import RawTable
 from recon_helpers.ingest.readers import read_raw
-from recon_helpers.ingest.registry import LINKERS, detect_format, format_named
+from recon_helpers.ingest.registry import FORMATS, LINKERS, detect_format, format_named, formats_for
 from recon_helpers.ingest.validation import LoadOptions, drop_duplicates
 
 INVENTORY_COLUMNS = (
@@ -72,8 +72,10 @@ def options_for(settings: Settings, name: str) -> tuple[dict[str, object], LoadO
     return entry, opts
 
 
-def load_file(path: Path, settings: Settings | None = None) -> FileLoad:
-    """Read, recognise and parse one input file.
+def load_file(
+    path: Path, settings: Settings | None = None, formats: tuple[SourceFormat, ...] = FORMATS
+) -> FileLoad:
+    """Read, recognise and parse one input file (``formats``: see :func:`formats_for`).
 
     Raises:
         InputFileError: unreadable or unrecognised file (names the file, row and problem).
@@ -86,7 +88,11 @@ def load_file(path: Path, settings: Settings | None = None) -> FileLoad:
         delimiter=entry.get("delimiter"),  # type: ignore[arg-type]
         sheet=entry.get("sheet"),  # type: ignore[arg-type]
     )
-    fmt = format_named(str(entry["format"])) if "format" in entry else detect_format(raw)
+    fmt = (
+        format_named(str(entry["format"]), formats)
+        if "format" in entry
+        else detect_format(raw, formats)
+    )
     deduped, dup_q = drop_duplicates(raw, fmt.record_id)
     converted = fmt.parse(deduped, opts)
     quarantine = _concat_q([raw.quarantine, dup_q, converted.quarantine])
@@ -178,7 +184,8 @@ def load_period(
         have = ", ".join(map(str, workspace.periods())) or "none"
         raise UsageError(f"no inputs folder {folder} (months with inputs: {have})")
     files, ignored = input_files(folder)
-    return load_files(files, workspace.settings(), period, ignored, progress)
+    formats = formats_for(workspace)
+    return load_files(files, workspace.settings(), period, ignored, progress, formats)
 
 
 def load_files(
@@ -187,6 +194,7 @@ def load_files(
     period: Period,
     ignored: list[str] | None = None,
     progress: Callable[[str], None] | None = None,
+    formats: tuple[SourceFormat, ...] = FORMATS,
 ) -> LoadedPeriod:
     """Load the given files of one month (what :func:`load_period` does for its folder).
 
@@ -197,7 +205,7 @@ def load_files(
     for path in files:
         if progress:
             progress(f"reading {path.name}")
-        loads.append(load_file(path, settings))
+        loads.append(load_file(path, settings, formats))
     entities: dict[str, list[pd.DataFrame]] = {}
     for fl in loads:
         entities.setdefault(fl.format.entity, []).append(fl.frame)

@@ -273,6 +273,7 @@ def read_json_text(path: Path, text: str) -> RawTable:
         raise InputFileError(path, f"not valid JSON for an export: {exc}") from exc
     except RecursionError as exc:
         raise InputFileError(path, "JSON nested too deeply to be an export") from exc
+    refuse_error_document(path, doc)
     container, records = _find_records(path, doc)
     flat = []
     for i, rec in enumerate(records, start=1):
@@ -288,6 +289,31 @@ def read_json_text(path: Path, text: str) -> RawTable:
     data = pd.DataFrame(flat, columns=list(columns), dtype=object).fillna("")
     rows = pd.Series(range(1, len(flat) + 1), dtype="int64")
     return RawTable(path, "json", data, rows, len(flat), container=container)
+
+
+def refuse_error_document(path: Path, doc: Any) -> None:
+    """An API error answer saved in place of data is an error, never an empty month.
+
+    Kaseya BMS answers failures with HTTP 200 and ``{"Success": false, "Error": {"Code",
+    "Message", ...}, "Result": null}`` (APIS.md 6.2): a pull or a browser saves it like data.
+
+    Raises:
+        InputFileError: naming the file and the error code and message the API gave.
+    """
+    if not isinstance(doc, dict) or doc.get("Success") is not False:
+        return
+    error = doc.get("Error")
+    if isinstance(error, dict):
+        said = ", ".join(
+            f"{k} {str(error[k])[:200]!r}" for k in ("Code", "Message", "Details") if error.get(k)
+        )
+    else:
+        said = repr(str(error)[:200]) if error else "no error details"
+    raise InputFileError(
+        path,
+        f"is an API error response (Success: false; {said}), not data: the request failed, "
+        "so the month is not empty but unknown; pull or save this export again",
+    )
 
 
 def _no_constant(name: str) -> Any:

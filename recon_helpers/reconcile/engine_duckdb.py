@@ -55,7 +55,7 @@ from recon_helpers.ingest.duckdb_read import (
     read_direct,
 )
 from recon_helpers.ingest.load import LoadedPeriod, input_files, load_files
-from recon_helpers.ingest.registry import LINKERS
+from recon_helpers.ingest.registry import LINKERS, formats_for
 from recon_helpers.ingest.validation import LoadOptions
 from recon_helpers.reconcile.discrepancies import (
     UNMAPPED_KEYS,
@@ -91,7 +91,8 @@ def choose_engine(workspace: Workspace, period: Period, engine: str | None = Non
     if (engine or settings.engine) != "auto":
         return settings.engine
     files, _ = input_files(folder)
-    direct = [p for p in files if direct_header(p, settings) is not None]
+    formats = formats_for(workspace)
+    direct = [p for p in files if direct_header(p, settings, formats) is not None]
     if any(p.suffix.lower() == ".parquet" for p in direct):
         return "duckdb"  # the pandas loader reads no Parquet
     size = sum(p.stat().st_size for p in direct)
@@ -133,7 +134,8 @@ def reconcile_duckdb(
 
 
 def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Reconciliation:  # type: ignore[no-untyped-def]
-    direct = {p: h for p in files if (h := direct_header(p, settings)) is not None}
+    formats = formats_for(workspace)
+    direct = {p: h for p in files if (h := direct_header(p, settings, formats)) is not None}
     con.execute(f"CREATE TABLE dl ({LINE_COLUMNS})")
     read = {}
     for rank, path in enumerate(files):
@@ -142,7 +144,7 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
                 progress(f"reading {path.name} (DuckDB)")
             read[path] = read_direct(con, path, *direct[path], settings, rank)
     small = load_files(
-        [p for p in files if read.get(p) is None], settings, period, ignored, progress
+        [p for p in files if read.get(p) is None], settings, period, ignored, progress, formats
     )
     _link(con, small, settings)
     ranks = {p.name: r for r, p in enumerate(files)}

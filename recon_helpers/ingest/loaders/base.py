@@ -41,6 +41,10 @@ class SourceFormat:
         excludes: columns whose presence rules this format out (tells apart look-alikes).
         record_id: a column that identifies a record; repeats with other values are
             quarantined as conflicting duplicates.
+        description: one line for format listings.
+        origin: where a workspace declared the format (``mappings/profiles/x.toml:3``); empty
+            for the package's own formats. Such a format is never picked by signature size
+            over another format that also fits a file: that is an error to resolve.
     """
 
     name: str
@@ -52,6 +56,7 @@ class SourceFormat:
     excludes: frozenset[str] = frozenset()
     record_id: str | None = None
     description: str = ""
+    origin: str = ""
 
     def normalized_signature(self) -> frozenset[str]:
         """The signature as compared (lower case, no spaces or underscores)."""

@@ -1,20 +1,19 @@
-"""Snapshot exports of seat/device vendors, declared as profiles: a few lines per vendor.
+"""Vendor exports declared as profiles: a few lines of TOML per vendor, no code.
 
-Vendor consoles that report "how many units each customer has right now" (devices per Datto
-RMM site, licences per SentinelOne site, agents per Huntress organization, usage per Acronis
-tenant) all share one shape: a JSON list of objects, one per customer (or customer x usage),
-with an ID, a name and a count. A :class:`Profile` names those columns; :func:`to_format`
-turns it into a registered :class:`SourceFormat` of entity ``delivered``.
-
-Adding a vendor::
-
-    Profile(vendor="acme_edr", name="acme_edr_tenants", container="tenants",
-            customer_id="tenantId", customer_name="tenantName", sku=Const("endpoints"),
-            quantity="endpointCount")
+Vendor consoles that report "how many units each customer has" (devices per Datto RMM site,
+licences per SentinelOne site, agents per Huntress organization, usage per Acronis tenant)
+share one shape: a list of records, one per customer (or customer x usage), with an ID, a name
+and a count. A :class:`Profile` names those columns; :func:`to_format` turns it into a
+registered :class:`SourceFormat` of entity ``delivered``. The shipped profiles are TOML files in
+``loaders/vendor_profiles/``, read by the same code as a workspace's own
+``mappings/profiles/*.toml`` (:mod:`recon_helpers.ingest.loaders.workspace_profiles`).
 
 Keys (SPEC "Keys per format"): Datto RMM site ``uid``/``name``, SKU ``devices``; SentinelOne
 site ``id``/``name``, SKU ``sku`` else ``suite``; Huntress ``id``/``name``, SKU ``agents``;
 Acronis ``tenant_uuid`` (usages carry no tenant name), SKU ``usage_name``.
+
+Every column a profile names must be in a file it reads, unless the field is ``optional``: a
+typo in a profile is an error naming the profile line, never a column of empty costs.
 
 Limit: quantities are int64 fixed point with ``QTY_SCALE = 10**4``, so one value holds at
 most about 9.2e14 units. Acronis reports storage in bytes: 9.2e14 bytes is about 838 TiB per
@@ -25,76 +24,30 @@ byte quantities over many tenants meet the same ceiling sooner, so map storage S
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from fractions import Fraction
+from importlib import resources
 
+import numpy as np
 import pandas as pd
 
+from recon_helpers.core.errors import InputFileError
 from recon_helpers.core.schemas import Kind, QuarantineReason
 from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.loaders.canonical import with_currency
-from recon_helpers.ingest.parsing import DateFormat
-from recon_helpers.ingest.raw import FileKind, RawTable
+from recon_helpers.ingest.loaders.profile_model import (
+    FIELD_NAMES,
+    Columns,
+    Const,
+    Profile,
+    aliases,
+    detection_signature,
+)
+from recon_helpers.ingest.loaders.profile_toml import read_profile
+from recon_helpers.ingest.raw import RawTable
 from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
 
-Columns = str | tuple[str, ...]  # a column name, or aliases tried in order (case-insensitive)
-
-
-@dataclass(frozen=True)
-class Const:
-    """A value that is the same on every row (the SKU of a device-count export)."""
-
-    value: str
-
-
-@dataclass(frozen=True)
-class Profile:
-    """One snapshot export: where its records sit and which columns mean what.
-
-    Attributes:
-        vendor: vendor key written to ``delivered.vendor`` (SPEC "Keys per format").
-        name: format name (fixture ``tests/fixtures/formats/<name>.json``, recon.toml).
-        container: JSON envelope key holding the records (dotted: ``data.sites``).
-        customer_id: column of the vendor's customer key (required on every row).
-        customer_name: column of the customer's display name, or None.
-        quantity: column of the count (JSON nested keys are dotted: ``a.b``).
-        sku: column holding the vendor SKU, or a :class:`Const`.
-        sku_fallback: column used where ``sku`` is empty (SentinelOne ``suite``).
-        sku_name: column or constant describing the SKU, or None.
-        client_link: column holding a PSA client_id the vendor already knows, or None.
-        charge_start: column of the date the usage is counted from, or None.
-        unit_cost: column of the vendor's unit cost, or None.
-        currency: column of the cost currency (else the file's/workspace's currency).
-        signature: more columns that must be present to recognise the file.
-        excludes: columns whose presence rules the profile out.
-        record_id: a column identifying a record (repeats with other values are conflicts).
-        date_format: format of ``charge_start``.
-        kinds: file kinds the export arrives as.
-        description: one line for format listings.
-    """
-
-    vendor: str
-    name: str
-    container: str
-    customer_id: Columns
-    quantity: Columns
-    sku: Columns | Const
-    customer_name: Columns | None = None
-    sku_fallback: Columns | None = None
-    sku_name: Columns | Const | None = None
-    client_link: Columns | None = None
-    charge_start: Columns | None = None
-    unit_cost: Columns | None = None
-    currency: Columns | None = None
-    signature: tuple[str, ...] = ()
-    excludes: tuple[str, ...] = ()
-    record_id: str | None = None
-    date_format: DateFormat = "iso"
-    kinds: frozenset[FileKind] = frozenset({"json"})
-    description: str = ""
-
-
-def _aliases(cols: Columns) -> tuple[str, ...]:
-    return (cols,) if isinstance(cols, str) else tuple(cols)
+SHIPPED = "vendor_profiles"  # package folder of the shipped profile files
+_INT64_MAX = 2**63 - 1
 
 
 def _field(target: str, cols: Columns | Const | None, kind: Kind, required: bool = False) -> Field:
@@ -102,7 +55,7 @@ def _field(target: str, cols: Columns | Const | None, kind: Kind, required: bool
         return Field(target, (), kind)
     if isinstance(cols, Const):
         return Field(target, (), kind, default=cols.value)
-    return Field(target, _aliases(cols), kind, required)
+    return Field(target, aliases(cols), kind, required)
 
 
 def fields_of(profile: Profile) -> tuple[Field, ...]:
@@ -111,6 +64,7 @@ def fields_of(profile: Profile) -> tuple[Field, ...]:
     ``vendor_sku`` is only required when it has no fallback: the fallback is applied after
     conversion, and rows empty in both are quarantined then.
     """
+    dates = {"date_format": profile.date_format}
     return (
         Field("vendor", (), "id", default=profile.vendor),
         _field("vendor_customer_id", profile.customer_id, "id", required=True),
@@ -121,48 +75,116 @@ def fields_of(profile: Profile) -> tuple[Field, ...]:
         _field("quantity", profile.quantity, "quantity", required=True),
         _field("unit_cost", profile.unit_cost, "money"),
         _field("currency", profile.currency, "id"),
-        Field(
-            "charge_start",
-            _aliases(profile.charge_start) if profile.charge_start else (),
-            "date",
-            date_format=profile.date_format,
-        ),
+        Field("charge_start", aliases(profile.charge_start) if profile.charge_start else (),
+              "date", **dates),
+        Field("charge_end", aliases(profile.charge_end) if profile.charge_end else (),
+              "date", **dates),
+        _field("charge_type", profile.charge_type, "text"),
         _field("client_link", profile.client_link, "id"),
     )
 
 
-def _signature(profile: Profile) -> frozenset[str]:
-    # the first alias of each required column, plus the declared extras; a SKU column with a
-    # fallback may be absent (SentinelOne site lists carry ``suite`` but not always ``sku``)
-    needed = [_aliases(profile.customer_id)[0], _aliases(profile.quantity)[0]]
-    if not isinstance(profile.sku, Const) and profile.sku_fallback is None:
-        needed.append(_aliases(profile.sku)[0])
-    return frozenset(needed) | frozenset(profile.signature)
+def check_columns(profile: Profile, raw: RawTable) -> None:
+    """Every column the profile names is in the file, unless its field is optional.
+
+    Raises:
+        InputFileError: names the file, the missing column, and the profile line naming it.
+    """
+    if raw.rows_read == 0:  # an empty JSON list has no keys at all: nothing can be checked
+        return
+    for name in FIELD_NAMES:
+        spec = getattr(profile, name)
+        if spec is None or isinstance(spec, Const) or name in profile.optional:
+            continue
+        if raw.column(*aliases(spec)) is None:
+            shown = " or ".join(repr(c) for c in aliases(spec))
+            raise InputFileError(
+                raw.path,
+                f"has no column {shown}, which {profile.where('fields.' + name)} names for "
+                f"`{name}`; fix the profile, or mark the field optional "
+                f"({name} = {{ column = ..., optional = true }}) if the export may lack it",
+                row=0,
+            )
+
+
+def scale_exact(values: pd.Series, factor: Fraction) -> tuple[pd.Series, pd.Series]:
+    """``values x factor`` on fixed-point integers, rounded half away from zero.
+
+    Returns:
+        (Int64 result, mask of values whose result does not fit int64); missing stays missing.
+    """
+    out = pd.Series(pd.NA, index=values.index, dtype="Int64")
+    too_large = pd.Series(False, index=values.index)
+    known = values.notna().to_numpy(dtype=bool)
+    if factor == 1 or not known.any():
+        return values.astype("Int64"), too_large
+    num, den = factor.numerator, factor.denominator
+    # Python integers (object arrays): value x numerator may exceed int64 before dividing
+    raw = values[known].astype("int64").to_numpy().astype(object) * num
+    magnitude = (np.abs(raw) * 2 + den) // (den * 2)
+    scaled = np.where(raw < 0, -magnitude, magnitude)
+    fits = (magnitude <= _INT64_MAX).astype(bool)
+    index = values.index[known]
+    out[index[fits]] = scaled[fits].astype("int64")
+    too_large[index[~fits]] = True
+    return out, too_large
+
+
+def _convert_units(profile: Profile, frame: pd.DataFrame) -> tuple[pd.DataFrame, list]:
+    """Apply the profile's quantity / unit-cost factors; quarantine results past int64."""
+    parts = []
+    for column, factor in (("quantity", profile.quantity_factor),
+                           ("unit_cost", profile.unit_cost_factor)):
+        if factor == 1:
+            continue
+        scaled, too_large = scale_exact(frame[column], factor)
+        frame[column] = scaled if column == "unit_cost" else scaled.fillna(0).astype("int64")
+        frame, q = quarantine_rows(
+            frame, too_large, QuarantineReason.BAD_NUMBER,
+            f"{column} x {factor} does not fit the fixed-point range", column,
+        )
+        parts.append(q)
+    return frame, parts
 
 
 def parse_profile(profile: Profile, raw: RawTable, options: LoadOptions) -> Converted:
-    """Convert a snapshot export's rows into DELIVERED rows (with quarantine)."""
+    """Convert a profile export's rows into DELIVERED rows (with quarantine).
+
+    Raises:
+        InputFileError: the file lacks a column the profile names (see :func:`check_columns`).
+    """
+    check_columns(profile, raw)
     out = convert(raw, fields_of(profile), options)
     frame = out.frame
     frame["vendor_sku"] = frame["vendor_sku"].where(
         frame["vendor_sku"].ne(""), frame["sku_fallback"]
     )
     frame = frame.drop(columns="sku_fallback")
-    sku_column = "vendor_sku" if isinstance(profile.sku, Const) else _aliases(profile.sku)[0]
+    sku_column = "vendor_sku" if isinstance(profile.sku, Const) else aliases(profile.sku)[0]
     frame, q = quarantine_rows(
         frame,
         frame["vendor_sku"].eq(""),
         QuarantineReason.MISSING_VALUE,
         f"{sku_column} is empty"
-        + (f" and so is {_aliases(profile.sku_fallback)[0]}" if profile.sku_fallback else ""),
+        + (f" and so is {aliases(profile.sku_fallback)[0]}" if profile.sku_fallback else ""),
         "vendor_sku",
     )
-    quarantine = pd.concat([out.quarantine, q], ignore_index=True) if len(q) else out.quarantine
+    frame, converted = _convert_units(profile, frame)
+    if not profile.charge_end_inclusive:
+        frame["charge_end"] = frame["charge_end"] - pd.Timedelta(days=1)
+    extra = [p for p in (q, *converted) if len(p)]
+    quarantine = pd.concat([out.quarantine, *extra], ignore_index=True) if extra else out.quarantine
     return Converted(with_currency(frame, options), quarantine)
 
 
-def to_format(profile: Profile) -> SourceFormat:
-    """The registered SourceFormat (entity ``delivered``) a profile describes."""
+def to_format(profile: Profile, origin: str = "") -> SourceFormat:
+    """The registered SourceFormat (entity ``delivered``) a profile describes.
+
+    Args:
+        profile: the profile.
+        origin: for a workspace's own profile, where it is declared (``file:line``): such a
+            format never wins detection by signature size (see ``loaders.detect_format``).
+    """
 
     def parse(raw: RawTable, options: LoadOptions) -> Converted:
         return parse_profile(profile, raw, options)
@@ -170,77 +192,31 @@ def to_format(profile: Profile) -> SourceFormat:
     return SourceFormat(
         name=profile.name,
         entity="delivered",
-        signature=_signature(profile),
+        signature=detection_signature(profile),
         parse=parse,
         kinds=profile.kinds,
         container=profile.container,
         excludes=frozenset(profile.excludes),
         record_id=profile.record_id,
         description=profile.description,
+        origin=origin,
     )
 
 
-PROFILES: tuple[Profile, ...] = (
-    # GET /v2/account/sites -> {"pageDetails": {...}, "sites": [...]}
-    Profile(
-        vendor="datto_rmm",
-        name="datto_rmm_sites",
-        container="sites",
-        customer_id="uid",
-        customer_name="name",
-        sku=Const("devices"),
-        sku_name=Const("Datto RMM managed devices"),
-        quantity="devicesStatus.numberOfDevices",
-        client_link="autotaskCompanyId",
-        signature=("name", "accountUid"),
-        record_id="uid",
-        description="Datto RMM sites (devices per site; autotaskCompanyId links the client)",
-    ),
-    # GET /web/api/v2.1/sites -> {"data": {"allSites": {...}, "sites": [...]}, "pagination": {...}}
-    Profile(
-        vendor="sentinelone",
-        name="sentinelone_sites",
-        container="data.sites",
-        customer_id="id",
-        customer_name="name",
-        sku="sku",
-        sku_fallback="suite",
-        quantity="activeLicenses",
-        signature=("name", "accountId", "suite"),
-        record_id="id",
-        description="SentinelOne sites (active licences per site)",
-    ),
-    # GET /v1/organizations -> {"organizations": [...], "pagination": {...}}
-    Profile(
-        vendor="huntress",
-        name="huntress_organizations",
-        container="organizations",
-        customer_id="id",
-        customer_name="name",
-        sku=Const("agents"),
-        sku_name=Const("Huntress EDR agents"),
-        quantity="agents_count",
-        signature=("name", "key"),
-        record_id="id",
-        description="Huntress organizations (agents per organization)",
-    ),
-    # GET /api/2/tenants/usages?tenants=... -> {"items": [...]}; one row per tenant x usage
-    # x edition, so tenant_uuid is no record ID. Autotask also answers {"items": [...]}; its
-    # camelCase fields never carry tenant_uuid/usage_name.
-    Profile(
-        vendor="acronis",
-        name="acronis_usages",
-        container="items",
-        customer_id="tenant_uuid",
-        customer_name=("tenant_name", "tenant.name"),
-        sku="usage_name",
-        sku_name="name",
-        quantity="value",
-        charge_start="range_start",
-        signature=("measurement_unit",),
-        excludes=("companyID", "contractID"),
-        description="Acronis Cyber Protect Cloud tenant usages (value per usage; storage in bytes)",
-    ),
-)
+def shipped_profiles() -> tuple[Profile, ...]:
+    """The profiles shipped with the package (``loaders/vendor_profiles/*.toml``), by name."""
+    folder = resources.files("recon_helpers.ingest.loaders") / SHIPPED
+    found = []
+    for entry in sorted(folder.iterdir(), key=lambda e: e.name):
+        if entry.name.endswith(".toml"):
+            with resources.as_file(entry) as path:
+                shown = f"recon_helpers/ingest/loaders/{SHIPPED}/{entry.name}"
+                found.append(read_profile(path, shown))
+    return tuple(found)
+
+
+PROFILES: tuple[Profile, ...] = shipped_profiles()
 
 FORMATS: tuple[SourceFormat, ...] = tuple(to_format(p) for p in PROFILES)
+
+__all__ = ["FORMATS", "PROFILES", "Const", "Profile", "fields_of", "parse_profile", "to_format"]
