@@ -3,8 +3,8 @@
 Format detection and typed conversion happen later; this layer only gets the bytes into rows
 exactly: encodings (UTF-8 with or without BOM, UTF-16, cp1252), delimiters (comma, semicolon,
 tab, pipe), quoted fields with embedded newlines, ragged rows (quarantined, never padded), JSON
-envelopes (``{"content": [...]}``, ``{"items": [...]}``, bare arrays, ...) with nested objects
-flattened to dotted names.
+envelopes (``{"content": [...]}``, ``{"items": [...]}``, bare arrays, ...) and JSON Lines, gzip
+or not (:mod:`recon_helpers.readers_jsonl`), with nested objects flattened to dotted names.
 
 Example:
     >>> raw = read_raw(Path("data/inputs/2026-10/pax8_invoice_items.json"))
@@ -89,8 +89,14 @@ def file_kind(path: Path) -> FileKind:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
-    if suffix == ".json":
+    if suffix in (".json", ".jsonl", ".ndjson"):
         return "json"
+    if suffix == ".gz":  # gzip JSON / JSON Lines (Microsoft's billed reconciliation blobs)
+        inner = Path(path.stem).suffix.lower()
+        if inner in (".json", ".jsonl", ".ndjson"):
+            return "json"
+        raise InputFileError(path, "is gzip-compressed; only compressed JSON or JSON Lines "
+                             "(.json.gz) is read: unpack other files first")
     if suffix in (".csv", ".tsv", ".txt"):
         return "csv"
     head = path.read_bytes()[:4]
@@ -327,11 +333,16 @@ def _check_header(path: Path, header: list[str]) -> None:
 
 
 def read_json_text(path: Path, text: str) -> RawTable:
-    """Parse a JSON export: a bare array or an envelope holding one list of records."""
+    """Parse a JSON export: a bare array, an envelope holding one list of records, or JSON
+    Lines (one record per line)."""
     try:
         # numbers stay strings: IDs keep every digit and money stays exact
         doc = json.loads(text, parse_float=str, parse_int=str, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):  # one record per line
+            from recon_helpers.readers_jsonl import json_lines_table
+
+            return json_lines_table(path, text, _flatten)
         raise InputFileError(
             path,
             f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -341,6 +352,11 @@ def read_json_text(path: Path, text: str) -> RawTable:
         raise InputFileError(path, f"not valid JSON for an export: {exc}") from exc
     except RecursionError as exc:
         raise InputFileError(path, "JSON nested too deeply to be an export") from exc
+    if isinstance(doc, dict) and path.suffix.lower() in (".jsonl", ".ndjson", ".gz"):
+        from recon_helpers.readers_jsonl import holds_records, json_lines_table
+
+        if not holds_records(doc):  # JSON Lines holding a single record
+            return json_lines_table(path, text, _flatten)
     container, records = _find_records(path, doc)
     flat = []
     for i, rec in enumerate(records, start=1):
@@ -453,6 +469,10 @@ def read_raw(
     if kind == "xlsx":
         return read_xlsx(path, sheet)
     data = path.read_bytes()
+    if kind == "json" and data[:2] == b"\x1f\x8b":
+        from recon_helpers.readers_jsonl import gunzip
+
+        data = gunzip(path, data)
     text, used = decode(path, data, encoding)
     if not text or text.isspace():  # as `not text.strip()`, without copying the text
         raise InputFileError(path, "the file is empty")
