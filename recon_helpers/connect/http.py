@@ -214,12 +214,12 @@ class ApiClient:
         authenticated: bool = True,
         expect: Expect = "json",
         idempotent: bool | None = None,
-        logged_body: Any = None,
     ) -> ApiResponse:
         """Send one request with the retry rules of the module docstring.
 
         Args:
-            logged_body: what the log records of the body (default: the body, redacted).
+            idempotent: whether re-sending is safe (default: GET, HEAD, OPTIONS only; a POST
+                that only reads, such as an Autotask query, passes True).
 
         Raises:
             ApiError: the call failed for good (names source, endpoint, status and why).
@@ -228,30 +228,23 @@ class ApiClient:
         if authenticated:
             self.check_origin(target)
         idem = method.upper() in SAFE_METHODS if idempotent is None else idempotent
-        body = logged_body if logged_body is not None else (json_body or form)
         failures = throttles = 0
         refreshed = False
         while True:
-            if self.rate is not None:
-                self.rate.acquire()
-            entry = self._entry(method, target, params, body, failures + throttles + 1)
+            entry = self._entry(method, target, params, json_body or form,
+                                failures + throttles + 1)
+            sent = {**(self.auth.headers() if authenticated and self.auth else {}),
+                    **(headers or {})}
             try:
-                sent = {**(self.auth.headers() if authenticated and self.auth else {}),
-                        **(headers or {})}
+                if self.rate is not None:
+                    self.rate.acquire()
                 with self._slots:
                     resp = self._http.request(method, target, params=params, json=json_body,
                                               data=form, headers=sent)
             except httpx.TransportError as exc:
-                problem = _transport_problem(exc, self.session.timeout)
-                entry["error"] = problem
-                self.session.log.add(entry)
-                unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
                 failures += 1
-                if (idem or unsent) and failures < self.session.policy.attempts:
-                    self.session.clock.sleep(self.session.policy.delay(failures))
-                    continue
-                raise ApiError(self.source, self.endpoint(target),
-                               f"{problem} (after {failures} attempt(s))") from None
+                self._after_transport_error(exc, entry, target, failures, idem)
+                continue
             entry.update(status=resp.status_code, bytes=len(resp.content))
             self.session.log.add(entry)
             status = resp.status_code
@@ -293,6 +286,23 @@ class ApiClient:
         if attempt > 1:
             entry["attempt"] = attempt
         return entry
+
+    def _after_transport_error(self, exc: httpx.TransportError, entry: dict[str, Any],
+                               url: str, failures: int, idempotent: bool) -> None:
+        """Log a failed attempt, then wait to retry it, or raise when it must not be retried.
+
+        A refused connection sent nothing, so it is retried for any method; a timeout or a
+        broken response may have reached the server, so only idempotent requests are.
+        """
+        problem = _transport_problem(exc, self.session.timeout)
+        entry["error"] = problem
+        self.session.log.add(entry)
+        unsent = isinstance(exc, httpx.ConnectError | httpx.ConnectTimeout)
+        if (idempotent or unsent) and failures < self.session.policy.attempts:
+            self.session.clock.sleep(self.session.policy.delay(failures))
+            return
+        raise ApiError(self.source, self.endpoint(url),
+                       f"{problem} (after {failures} attempt(s))") from None
 
     def _wait_throttled(self, resp: httpx.Response, url: str, throttles: int) -> None:
         policy = self.session.policy

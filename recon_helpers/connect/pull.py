@@ -161,11 +161,7 @@ def pull_month(
         names = [spec.name for spec, _, _ in ready]
         clash = {s: f for s, f in existing_files(month, names, classify).items() if f}
         if clash and not replace:
-            listed = "; ".join(f"{s}: {', '.join(f[:5])}{' ...' if len(f) > 5 else ''}"
-                               for s, f in clash.items())
-            raise UsageError(f"inputs/{period} already has files from {', '.join(clash)} "
-                             f"({listed}); pull with --replace to move them into "
-                             f"inputs/{period}/{staging.REPLACED}/<time>/ (nothing is deleted)")
+            raise _refusal(period, clash)
         started = session.clock.now()
         stamp = staging.unique_stamp(month, started.strftime("%Y%m%dT%H%M%SZ"))
         folder = staging.new_staging(inputs, period)
@@ -188,6 +184,14 @@ def pull_month(
         result.files[ctx.source] = sorted(f["file"] for f in ctx.files)
         result.notes.extend(ctx.notes)
     return result
+
+
+def _refusal(period: str, clash: dict[str, list[str]]) -> UsageError:
+    listed = "; ".join(f"{s}: {', '.join(f[:5])}{' ...' if len(f) > 5 else ''}"
+                       for s, f in clash.items())
+    return UsageError(f"inputs/{period} already has files from {', '.join(clash)} ({listed}); "
+                      f"pull with --replace to move them into inputs/{period}/"
+                      f"{staging.REPLACED}/<time>/ (nothing is deleted)")
 
 
 def _run(spec: SourceSpec, settings: dict[str, str], creds: Any, period: str, session: Session,

@@ -21,6 +21,7 @@ from __future__ import annotations
 
 import hashlib
 import re
+import sys
 import threading
 from collections.abc import Callable, Iterable, Mapping
 from concurrent.futures import ThreadPoolExecutor
@@ -28,6 +29,8 @@ from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
 from typing import Any, TypeVar
+
+from tqdm import tqdm
 
 from recon_helpers.connect.http import ApiClient, ApiResponse, Session, StaticAuth, TokenAuth
 from recon_helpers.connect.secrets import Credentials
@@ -60,10 +63,6 @@ class Progress:
         self._lock = threading.Lock()
         self._bar = None
         if enabled:
-            import sys
-
-            from tqdm.auto import tqdm
-
             self._bar = tqdm(desc=source, unit=" pages", file=sys.stderr, leave=True)
 
     def update(self, items: int) -> None:
