@@ -1,4 +1,4 @@
-"""The ``recon`` command line (SPEC): demo, reconcile, report, signoff, verify, lab.
+"""The ``recon`` command line (SPEC): demo, pull, reconcile, report, signoff, verify, lab.
 
 Exit status: 0 success, 1 a finding the user must act on (open discrepancies, a failed
 verification), 2 bad usage or unreadable input, with a message naming file, row and problem.
@@ -60,9 +60,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     )
     inv = rec.loaded.inventory
     print(f"Inputs for {period} ({len(inv)} files):")
-    print(_table(inv[["file", "format", "rows_read", "rows_used", "rows_quarantined"]]))
+    print(_table(inv[["file", "format", "rows_read", "rows_used", "rows_quarantined",
+                      "origin"]]))
     if rec.loaded.ignored:
-        print(f"  not read (hidden or lock files): {', '.join(rec.loaded.ignored)}")
+        print(f"  not read (hidden or lock files, folders, the pull log): "
+              f"{', '.join(rec.loaded.ignored)}")
     q = rec.loaded.quarantine
     print(f"\nQuarantined rows: {len(q)}")
     if len(q):
@@ -87,6 +89,23 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         write_table(findings_for_export(marked), out)
         print(f"\nwrote {len(rec.findings)} discrepancies to {out}")
     return 1 if n_open else 0
+
+
+def cmd_pull(args: argparse.Namespace) -> int:
+    """Fetch the month's raw data from the configured APIs into inputs/<period>/."""
+    from recon_helpers.connect.pull import pull_month
+    from recon_helpers.ingest.sources import sources_of_file
+
+    ws, period = _workspace(args), _period(args)
+    settings = ws.settings()
+    result = pull_month(ws, period, args.sources, replace=args.replace, progress=not
+                        args.no_progress, classify=lambda p: sources_of_file(p, settings),
+                        echo=print)
+    for moved in result.replaced:
+        print(f"moved {moved['file']} to {moved['moved_to']}")
+    print(f"pulled into {ws.inputs(period)} ({sum(map(len, result.files.values()))} files; "
+          f"provenance in pull-log.json); next: recon reconcile --period {period}")
+    return 0
 
 
 def cmd_report(args: argparse.Namespace) -> int:
@@ -235,6 +254,16 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="replace an existing demo workspace")
     demo.add_argument("--psa", choices=PSAS, default="connectwise",
                       help="write the PSA side as this PSA's exports (default: connectwise)")
+    pull = add("pull", "fetch the month's raw data from the vendor and PSA APIs into "
+               "inputs/<period>/", cmd_pull)
+    pull.add_argument("--source", dest="sources", action="append", metavar="NAME",
+                      help="source to pull (repeatable; default: every configured one): "
+                           "connectwise, autotask, pax8, microsoft, datto_rmm, sentinelone, "
+                           "huntress")
+    pull.add_argument("--replace", action="store_true",
+                      help="move the month's files of the pulled sources into "
+                           ".replaced/<time>/ first (nothing is deleted)")
+    pull.add_argument("--no-progress", action="store_true", help="no progress bars")
     rec = add("reconcile", "load, map and match one month; print a summary", cmd_reconcile)
     rec.add_argument("--out", help="write the discrepancy table (.csv or .xlsx)")
     rep = add("report", "render the month's notebooks into reports/<period>/ (.ipynb, .html, "

@@ -6,6 +6,9 @@ from pathlib import Path
 
 import pytest
 
+# the fake vendor API server (``fake_api``) for the recon pull tests
+pytest_plugins = ["tests.fake_api"]
+
 ROOT = Path(__file__).resolve().parents[1]
 FIXTURES = ROOT / "tests" / "fixtures"
 

@@ -50,7 +50,10 @@ def _records_in(path: Path) -> int:
         return len(rows) - 1
     text = path.read_bytes().decode("utf-8-sig")
     if path.suffix == ".json":
-        doc = json.loads(text)
+        try:
+            doc = json.loads(text)
+        except json.JSONDecodeError:  # JSON Lines (the Microsoft export's line items)
+            return sum(1 for line in text.splitlines() if line.strip())
         if isinstance(doc, list):
             return len(doc)
         lists = [v for v in doc.values() if isinstance(v, list)]

@@ -51,3 +51,20 @@ class LedgerError(ReconError):
 
 class RenderError(ReconError):
     """A notebook failed while rendering a report."""
+
+
+class ApiError(ReconError):
+    """A vendor or PSA API call failed; names the source, the endpoint and, when known, the status.
+
+    The message never holds a credential: URLs are redacted before they reach it.
+    """
+
+    def __init__(
+        self, source: str, endpoint: str, problem: str, status: int | None = None
+    ) -> None:
+        self.source = source
+        self.endpoint = endpoint
+        self.status = status
+        self.problem = problem
+        code = f" (HTTP {status})" if status is not None else ""
+        super().__init__(f"{source}: {endpoint}{code}: {problem}")

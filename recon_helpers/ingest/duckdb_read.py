@@ -19,6 +19,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recon_helpers.connect.provenance import origins
 from recon_helpers.core.files import sha256_file
 from recon_helpers.core.schemas import DELIVERED, QUARANTINE_COLUMNS, QuarantineReason
 from recon_helpers.core.workspace import Settings
@@ -312,6 +313,7 @@ def read_direct(
     bad = q.drop_duplicates(["file", "row"])
     if rows_read != used + len(bad):  # a lost row is a bug, never a user error
         raise AssertionError(f"rows not conserved reading {name} with DuckDB")
+    digest = sha256_file(path)
     inventory = pd.DataFrame(
         [
             {
@@ -320,10 +322,11 @@ def read_direct(
                 "entity": "delivered",
                 "encoding": "parquet" if parquet else _encoding(path),
                 "bytes": path.stat().st_size,
-                "sha256": sha256_file(path),
+                "sha256": digest,
                 "rows_read": rows_read,
                 "rows_used": used,
                 "rows_quarantined": len(bad),
+                "origin": origins(path.parent, {name: digest})[name],
             }
         ]
     )

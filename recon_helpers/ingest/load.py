@@ -20,6 +20,7 @@ import pandas as pd
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from recon_helpers.connect.provenance import PULL_LOG, origins
 from recon_helpers.core.errors import InputFileError, UsageError
 from recon_helpers.core.files import sha256_file
 from recon_helpers.core.period import Period
@@ -41,6 +42,7 @@ INVENTORY_COLUMNS = (
     "rows_read",
     "rows_used",
     "rows_quarantined",
+    "origin",
 )
 
 
@@ -145,13 +147,16 @@ class LoadedPeriod:
 def input_files(folder: Path) -> tuple[list[Path], list[str]]:
     """Files to load in a month folder, and the names passed over (hidden, lock files).
 
+    ``pull-log.json`` (exactly that name) is the record of ``recon pull``, not an export: it
+    is passed over too, and read only for the inventory's ``origin`` column.
+
     Raises:
         InputFileError: a symbolic link: it may point outside the workspace, and its target
             can change after the month is sealed; inputs must be the files themselves.
     """
     files, ignored = [], []
     for p in sorted(folder.iterdir()):
-        if p.name.startswith((".", "~$")):
+        if p.name.startswith((".", "~$")) or p.name == PULL_LOG:
             ignored.append(p.name)
         elif p.is_symlink():
             raise InputFileError(
@@ -272,6 +277,11 @@ def _inventory(
                 "rows_quarantined": int(qcount.get(name, 0)),
             }
         )
+    if loads:
+        # "pulled <time> from <source>" while a file still hashes as recon pull saved it
+        origin = origins(loads[0].path.parent, {r["file"]: r["sha256"] for r in rows})
+        for r in rows:
+            r["origin"] = origin[r["file"]]
     inv = pd.DataFrame(rows, columns=list(INVENTORY_COLUMNS))
     broken = inv[inv.rows_read != inv.rows_used + inv.rows_quarantined]
     if len(broken):

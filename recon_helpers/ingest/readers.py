@@ -3,8 +3,8 @@
 Format detection and typed conversion happen later; this layer only gets the bytes into rows
 exactly: encodings (UTF-8 with or without BOM, UTF-16, cp1252), delimiters (comma, semicolon,
 tab, pipe), quoted fields with embedded newlines, ragged rows (quarantined, never padded), JSON
-envelopes (``{"content": [...]}``, ``{"items": [...]}``, bare arrays, ...) with nested objects
-flattened to dotted names.
+envelopes (``{"content": [...]}``, ``{"items": [...]}``, bare arrays, ...) and JSON Lines, gzip
+or not (:mod:`recon_helpers.ingest.jsonl`), with nested objects flattened to dotted names.
 
 Example:
     >>> raw = read_raw(Path("data/inputs/2026-10/pax8_invoice_items.json"))
@@ -26,6 +26,7 @@ import pandas as pd
 
 from recon_helpers.core.errors import InputFileError
 from recon_helpers.core.schemas import QuarantineReason, empty_quarantine
+from recon_helpers.ingest.jsonl import gunzip, holds_records, json_lines_table
 from recon_helpers.ingest.raw import FileKind, RawTable, check_header, empty_frame
 from recon_helpers.ingest.xlsx import read_sheet
 
@@ -38,8 +39,14 @@ def file_kind(path: Path) -> FileKind:
     suffix = path.suffix.lower()
     if suffix in (".xlsx", ".xlsm"):
         return "xlsx"
-    if suffix == ".json":
+    if suffix in (".json", ".jsonl", ".ndjson"):
         return "json"
+    if suffix == ".gz":  # gzip JSON / JSON Lines (Microsoft's billed reconciliation blobs)
+        inner = Path(path.stem).suffix.lower()
+        if inner in (".json", ".jsonl", ".ndjson"):
+            return "json"
+        raise InputFileError(path, "is gzip-compressed; only compressed JSON or JSON Lines "
+                             "(.json.gz) is read: unpack other files first")
     if suffix in (".csv", ".tsv", ".txt"):
         return "csv"
     head = path.read_bytes()[:4]
@@ -259,11 +266,14 @@ def _fast_csv(path: Path, data: bytes, delim: str) -> RawTable | None:
 
 
 def read_json_text(path: Path, text: str) -> RawTable:
-    """Parse a JSON export: a bare array or an envelope holding one list of records."""
+    """Parse a JSON export: a bare array, an envelope holding one list of records, or JSON
+    Lines (one record per line)."""
     try:
         # numbers stay strings: IDs keep every digit and money stays exact
         doc = json.loads(text, parse_float=str, parse_int=str, parse_constant=_no_constant)
     except json.JSONDecodeError as exc:
+        if exc.msg == "Extra data" and text.lstrip().startswith("{"):  # one record per line
+            return json_lines_table(path, text, _flatten)
         raise InputFileError(
             path,
             f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
@@ -274,6 +284,9 @@ def read_json_text(path: Path, text: str) -> RawTable:
     except RecursionError as exc:
         raise InputFileError(path, "JSON nested too deeply to be an export") from exc
     refuse_error_document(path, doc)
+    jsonl = path.suffix.lower() in (".jsonl", ".ndjson", ".gz")
+    if jsonl and isinstance(doc, dict) and not holds_records(doc):  # JSON Lines, one record
+        return json_lines_table(path, text, _flatten)
     container, records = _find_records(path, doc)
     flat = []
     for i, rec in enumerate(records, start=1):
@@ -376,6 +389,8 @@ def read_raw(
     if kind == "xlsx":
         return read_sheet(path, sheet)
     data = path.read_bytes()
+    if kind == "json" and data[:2] == b"\x1f\x8b":
+        data = gunzip(path, data)
     text, used = decode(path, data, encoding)
     if not text or text.isspace():  # as `not text.strip()`, without copying the text
         raise InputFileError(path, "the file is empty")

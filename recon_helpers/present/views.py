@@ -51,8 +51,9 @@ def inventory(rec: Reconciliation) -> Table:
     cap = (f"{len(inv)} files; {int(inv['rows_read'].sum())} rows read = "
            f"{int(inv['rows_used'].sum())} used + {int(inv['rows_quarantined'].sum())} quarantined")
     if rec.loaded.ignored:
-        cap += f"; not read (hidden or lock files): {', '.join(rec.loaded.ignored)}"
-    cols = ["file", "format", "entity", "encoding", "bytes", "rows_read", "rows_used",
+        cap += (f"; not read (hidden or lock files, folders, the pull log): "
+                f"{', '.join(rec.loaded.ignored)}")
+    cols = ["file", "format", "entity", "origin", "encoding", "bytes", "rows_read", "rows_used",
             "rows_quarantined", "sha256"]
     return Table(inv[cols], cap, "No input files.")
 

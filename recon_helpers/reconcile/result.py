@@ -155,7 +155,7 @@ def _finish(
         findings[col] = findings[col].fillna("").astype(object)
     findings = order_findings(findings)
     names = clients.set_index("client_id")["client_name"]
-    findings["client_name"] = findings["client_id"].map(names).fillna("").astype(object)
+    findings["client_name"] = findings["client_id"].map(names).astype(object).fillna("")
     findings["period"] = str(period)
     findings["sources"] = finding_sources(findings, month)
     findings["key"] = (

@@ -69,7 +69,7 @@ def build_manifest(ws: Workspace, rec: Reconciliation, parameters: Mapping[str, 
     inputs = [
         {"file": r.file, "format": r.format, "entity": r.entity, "bytes": int(r.bytes),
          "sha256": r.sha256, "rows_read": int(r.rows_read), "rows_used": int(r.rows_used),
-         "rows_quarantined": int(r.rows_quarantined)}
+         "rows_quarantined": int(r.rows_quarantined), "origin": r.origin}
         for r in inv.itertuples(index=False)
     ]
     files = {p.name: sha256_file(p) for p in (ws.clients_map, ws.products_map, ws.config_path)

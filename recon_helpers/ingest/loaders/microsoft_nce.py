@@ -29,12 +29,22 @@ Choices a later step relies on:
 * charge_type is ``ChargeType`` as written (an open, mixed-case vocabulary: ``New``,
   ``cycleCharge``, ``addQuantity``, ``removeQuantity``, ``Renew``, ``Cancel``, ...).
 
+The same line items also arrive from the API: the billed reconciliation export (Graph, v2)
+delivers gzip JSON Lines blobs, one line item per line, which ``recon pull`` saves as received
+(``*.json.gz``). Their keys are taken to be the file's column names (compared
+case-insensitively, so camelCase keys match too; APIS.md marks this unconfirmed). Their dates
+may be ISO instead of M/D/YYYY: in a JSON file the first non-empty ``ChargeStartDate`` decides,
+and every date of the file is then parsed, and checked, in that one format.
+
 Example:
     >>> from recon_helpers.ingest.loaders import load_file
     >>> load_file(Path("inputs/2026-10/G032145678.csv")).frame[["vendor_sku", "quantity"]]
 """
 
 from __future__ import annotations
+
+import re
+from dataclasses import replace
 
 import pandas as pd
 
@@ -67,6 +77,20 @@ FIELDS = (
     Field("charge_end", ("ChargeEndDate",), "date", date_format="mdy"),
 )
 RATE_COLUMNS = ("PCToBCExchangeRate", "PcToBcExchangeRate")
+ISO_FIELDS = tuple(replace(f, date_format="iso") if f.kind == "date" else f for f in FIELDS)
+_ISO_START = re.compile(r"\d{4}-\d{2}-\d{2}")
+
+
+def fields_for(raw: RawTable) -> tuple[Field, ...]:
+    """FIELDS (M/D/YYYY dates), or ISO_FIELDS for API JSON whose first charge date is ISO."""
+    col = raw.column("ChargeStartDate")
+    if raw.kind != "json" or col is None:
+        return FIELDS
+    written = raw.data[col].astype(str).str.strip()
+    written = written[written.ne("")]
+    if len(written) and _ISO_START.match(written.iloc[0]):
+        return ISO_FIELDS
+    return FIELDS
 
 
 def truncate_convert(unit_price: pd.Series, rate: pd.Series) -> pd.Series:
@@ -123,7 +147,7 @@ def parse_invoice_recon(raw: RawTable, options: LoadOptions) -> Converted:
     Raises:
         InputFileError: ``CustomerId``, ``ProductId`` or ``SkuId`` is missing from the header.
     """
-    out = convert(raw, FIELDS, options)
+    out = convert(raw, fields_for(raw), options)
     frame = out.frame
     parts = [out.quarantine]
 
@@ -186,9 +210,10 @@ FORMATS = (
             }
         ),
         parse=parse_invoice_recon,
-        kinds=frozenset({"csv", "xlsx"}),
+        kinds=frozenset({"csv", "xlsx", "json"}),  # json: the API's JSON Lines
         # the daily rated usage file (FORMATS.md 1.2) shares the customer/product columns
         excludes=frozenset({"UsageDate", "MeterId"}),
-        description="Microsoft Partner Center new-commerce invoice reconciliation CSV",
+        description="Microsoft Partner Center new-commerce invoice reconciliation (CSV, or the "
+        "billed reconciliation export's JSON Lines)",
     ),
 )
