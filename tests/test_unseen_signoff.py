@@ -58,8 +58,8 @@ def test_verify_on_a_month_never_signed_says_not_signed(tmp_path):
     write_workspace(tmp_path / "data", base_month())
     result = cmd(tmp_path, "verify")
     assert result.code == 1, result.text
-    assert "not signed" in result.out.lower(), result.out
-    assert "NOT intact" not in result.out, result.out
+    assert "not signed" in result.text.lower(), result.text
+    assert "NOT intact" not in result.text, result.text
 
 
 @issue12("the preparer's sign-off is accepted while 14 findings are open, without a word")

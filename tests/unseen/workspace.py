@@ -9,8 +9,10 @@ from __future__ import annotations
 
 import csv
 import io
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import datetime, time, timedelta
 from functools import cache
 from pathlib import Path
 
@@ -154,8 +156,11 @@ def write_workspace(
     for period, content in written.items():
         folder = root / "inputs" / period
         folder.mkdir(parents=True, exist_ok=True)
+        # downloaded on the 2nd of the next month, as an auditor does (not "now")
+        when = datetime.combine(month_bounds(period)[1] + timedelta(days=2), time(9)).timestamp()
         for name, data in content.items():
             (folder / name).write_bytes(data)
+            os.utime(folder / name, (when, when))
     (root / "mappings").mkdir(parents=True, exist_ok=True)
     for name, data in mapping_files(target).items():
         (root / "mappings" / name).write_bytes(data)

@@ -12,7 +12,7 @@ import json
 from datetime import date
 from decimal import Decimal
 
-from tests.unseen.model import Addition, Month, add_months
+from tests.unseen.model import Addition, Month, add_months, month_bounds
 from tests.unseen.plan import agreement_id
 from tests.unseen.roster import CLIENTS
 
@@ -30,6 +30,11 @@ USD = {"id": 7, "symbol": "$", "currencyCode": "USD", "decimalSeparator": ".",
 def ts(day: date | None) -> str | None:
     """ConnectWise's UTC timestamp of a date."""
     return None if day is None else f"{day.isoformat()}T00:00:00Z"
+
+
+def stamp(day: date, days: int = 0, time: str = "16:20:45") -> str:
+    """A record's lastUpdated: ``days`` after ``day`` (negative: before)."""
+    return f"{date.fromordinal(day.toordinal() + days).isoformat()}T{time}Z"
 
 
 def num(value: Decimal | None) -> float | int | None:
@@ -58,7 +63,8 @@ def companies(month: Month) -> list[dict[str, object]]:
         "types": [{"id": 1, "name": "Client"}],
         "billToCompany": _company(month, c.client_id), "currency": USD, "deletedFlag": False,
         "dateAcquired": "2019-03-04T15:00:00Z",
-        "_info": {"lastUpdated": "2026-09-12T10:02:44Z", "updatedBy": "tidewater-admin"},
+        "_info": {"lastUpdated": stamp(month_bounds(month.period)[0], -19, "10:02:44"),
+                  "updatedBy": "tidewater-admin"},
     } for n, c in enumerate(month.clients)]
 
 
@@ -73,7 +79,8 @@ def agreements(month: Month) -> list[dict[str, object]]:
         "billingCycle": {"id": 2, "name": "Monthly"}, "billAmount": 0.0, "prorateFlag": True,
         "invoicingCycle": "CalendarYear", "billTime": "Billable", "billExpenses": "Billable",
         "billProducts": "Billable", "currency": USD, "agreementStatus": "Active",
-        "_info": {"lastUpdated": "2026-09-30T21:44:02Z", "updatedBy": "billing",
+        "_info": {"lastUpdated": stamp(month_bounds(month.period)[0], -1, "21:44:02"),
+                  "updatedBy": "billing",
                   "additions_href": f"{API}/finance/agreements/{agreement_id(cid)}/additions"},
     } for cid in owners]
 
@@ -95,7 +102,8 @@ def addition(month: Month, a: Addition) -> dict[str, object]:
         "extPrice": num(None if billed is None else billed * a.unit_price),
         "prorateCurrentPeriodFlag": True,
         "agreementStatus": "Cancelled" if a.cancelled else "Active",
-        "_info": {"lastUpdated": "2026-09-28T16:20:45Z", "updatedBy": "billing"},
+        "_info": {"lastUpdated": stamp(max(a.effective, month_bounds(month.period)[0]), -3),
+                  "updatedBy": "billing"},
     }
 
 

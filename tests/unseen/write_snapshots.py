@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 from decimal import Decimal
 
-from tests.unseen.model import Customer, Month
+from tests.unseen.model import Customer, Month, month_bounds
 from tests.unseen.roster import digits
 
 FILES = {"huntress": "huntress-organizations.json", "datto_rmm": "datto-rmm-sites.json",
@@ -29,6 +29,11 @@ def _counts(month: Month, vendor: str) -> list[tuple[Customer, Decimal, str]]:
     return out
 
 
+def _end(month: Month) -> str:
+    """The month's last day (snapshots are taken as the month closes)."""
+    return month_bounds(month.period)[1].isoformat()
+
+
 def _slug(name: str) -> str:
     return "-".join("".join(ch if ch.isalnum() else " " for ch in name.lower()).split())
 
@@ -41,7 +46,7 @@ def huntress(month: Month) -> dict[str, object]:
         "billable_identity_count": 0, "sat_learner_count": 0, "logs_sources_count": 0,
         "incident_reports_count": int(digits(1, "hr-incidents", cust.customer_id)) % 3,
         "identity_provider_tenant_id": None, "report_recipients": [],
-        "created_at": "2024-02-19T15:22:09Z", "updated_at": "2026-09-30T23:58:11Z",
+        "created_at": "2024-02-19T15:22:09Z", "updated_at": f"{_end(month)}T23:58:11Z",
     } for cust, qty, _ in _counts(month, "huntress")]
     return {"organizations": orgs,
             "pagination": {"current_page": 1, "current_page_count": len(orgs), "limit": 500,
@@ -76,7 +81,7 @@ def sentinelone(month: Month) -> dict[str, object]:
         "externalId": None, "healthStatus": True, "id": cust.customer_id, "isDefault": False,
         "name": cust.name, "siteType": "Paid", "sku": sku, "state": "active", "suite": sku,
         "totalLicenses": int(qty) + 5, "unlimitedExpiration": True, "unlimitedLicenses": False,
-        "updatedAt": "2026-09-28T08:12:03.117455Z",
+        "updatedAt": f"{_end(month)}T08:12:03.117455Z",
     } for cust, qty, sku in _counts(month, "sentinelone")]
     active = sum(s["activeLicenses"] for s in sites)  # type: ignore[misc]
     total = sum(s["totalLicenses"] for s in sites)  # type: ignore[misc]
