@@ -14,12 +14,7 @@ from tests.unseen.model import Client, Customer, Line, Month
 from tests.unseen.plan import build_month, customer_id
 from tests.unseen.roster import MS_SKUS, guid
 from tests.unseen.workspace import PERIOD, base_month
-
-
-def names(form: dict[tuple[str, str], str]) -> tuple[Month, list[Expected]]:
-    """The base month with some vendor customers spelled differently: the same findings."""
-    month = build_month(PERIOD, names=form)
-    return month, evaluate(month)
+from tests.unseen.write_microsoft import ordered_lines
 
 
 def _with_customers(month: Month, extra: list[tuple[Customer, Line]]) -> Month:
@@ -142,7 +137,14 @@ def addition_without_quantity() -> tuple[Month, list[Expected], int]:
     return base.with_(additions=tuple(adds)), others, row + 1
 
 
-def without_lines(month: Month, gone: list[Line]) -> Month:
-    """``month`` without some vendor lines (a file cut short)."""
-    drop = {id(ln) for ln in gone}
-    return month.with_(lines=tuple(ln for ln in month.lines if id(ln) not in drop))
+def partner_center_cut(rows: int) -> tuple[Month, set[str]]:
+    """The base month whose Partner Center file lost its last ``rows`` records.
+
+    Returns:
+        (the month as the cut file tells it, the clients whose lines were lost)
+    """
+    base = base_month()
+    lost = ordered_lines(base)[-rows:]
+    gone = {id(ln) for ln in lost}
+    short = base.with_(lines=tuple(ln for ln in base.lines if id(ln) not in gone))
+    return short, {base.customer(ln.vendor, ln.customer_id).client_id for ln in lost}

@@ -98,12 +98,16 @@ def _row(month: Month, line: Line, n: int) -> dict[str, str]:
     }
 
 
-def rows(month: Month) -> list[dict[str, str]]:
-    """The month's rows, customer by customer (the order a portal file has)."""
+def ordered_lines(month: Month) -> list[Line]:
+    """The month's Microsoft lines in file order: customer by customer."""
     lines = [ln for ln in month.lines if ln.vendor == "microsoft"]
     order = {c.customer_id: i for i, c in enumerate(month.customers)}
-    lines.sort(key=lambda ln: order[ln.customer_id])
-    return [_row(month, ln, n) for n, ln in enumerate(lines)]
+    return sorted(lines, key=lambda ln: order[ln.customer_id])
+
+
+def rows(month: Month) -> list[dict[str, str]]:
+    """The month's rows, in file order."""
+    return [_row(month, ln, n) for n, ln in enumerate(ordered_lines(month))]
 
 
 def render(table: list[dict[str, str]], delimiter: str = ",") -> bytes:
