@@ -22,6 +22,7 @@ from collections.abc import Mapping
 from decimal import Decimal
 from typing import Any
 
+import numpy as np
 import pandas as pd
 
 from recon_helpers.audit.decisions import decision_text, latest_decisions, record_decision
@@ -42,11 +43,14 @@ SNAPSHOT_FIELDS = ("kind", "client_id", "client_name", "product_id", "vendor", "
 
 
 def status_table(findings: pd.DataFrame, workspace: Workspace, period: Period) -> pd.DataFrame:
-    """Findings with their resolution status (``open`` / ``resolved``) and latest decision.
+    """Findings with their resolution status and latest decision.
+
+    Status: ``resolved`` when the latest decision is not escalate/reopen; else ``held`` when
+    the finding is held (its ``hold`` reason: a missing source, a pending mapping, a
+    quarantined row); else ``open``.
 
     Returns:
-        The findings' columns plus STATUS_COLUMNS; open when no decision or the latest one
-        is escalate/reopen.
+        The findings' columns plus STATUS_COLUMNS.
     """
     dec = latest_decisions(workspace, period).set_index("key")
     out = findings.copy()
@@ -55,7 +59,9 @@ def status_table(findings: pd.DataFrame, workspace: Workspace, period: Period) -
         out[col] = pd.Series([str(values.get(k, "")) for k in out["key"]], index=out.index,
                              dtype=object)
     resolved = out["key"].isin(dec.index[dec["resolved"].astype(bool)])
-    out["status"] = resolved.map({True: "resolved", False: "open"}).astype(object)
+    held = out["hold"].ne("") if "hold" in out else pd.Series(False, index=out.index)
+    status = np.where(resolved, "resolved", np.where(held, "held", "open"))
+    out["status"] = pd.Series(status, index=out.index, dtype=object)
     return out
 
 
@@ -83,20 +89,24 @@ def _dsum(values: pd.Series) -> Decimal:
 
 
 def open_vs_resolved(status: pd.DataFrame) -> pd.DataFrame:
-    """Counts and net impact of open and resolved findings per kind and currency.
+    """Counts and net impact of open, held and resolved findings per kind and currency.
 
     Returns:
-        DataFrame (kind, currency, open, resolved, open_impact, resolved_impact), SPEC order.
+        DataFrame (kind, currency, open, held, resolved, open_impact, held_impact,
+        resolved_impact), SPEC order.
     """
-    cols = ["kind", "currency", "open", "resolved", "open_impact", "resolved_impact"]
+    cols = ["kind", "currency", "open", "held", "resolved", "open_impact", "held_impact",
+            "resolved_impact"]
     rows: list[dict[str, Any]] = []
     for (kind, cur), grp in status.groupby(["kind", "currency"], sort=False):
-        is_open = grp["status"].eq("open")
+        state = grp["status"]
         rows.append({
             "kind": kind, "currency": cur,
-            "open": int(is_open.sum()), "resolved": int((~is_open).sum()),
-            "open_impact": _dsum(grp.loc[is_open, "impact"]),
-            "resolved_impact": _dsum(grp.loc[~is_open, "impact"]),
+            **{s: int(state.eq(s).sum()) for s in ("open", "held")},
+            "resolved": int((~state.isin(["open", "held"])).sum()),
+            "open_impact": _dsum(grp.loc[state.eq("open"), "impact"]),
+            "held_impact": _dsum(grp.loc[state.eq("held"), "impact"]),
+            "resolved_impact": _dsum(grp.loc[~state.isin(["open", "held"]), "impact"]),
         })
     out = pd.DataFrame(rows, columns=cols)
     rank = {k: i for i, k in enumerate(DISCREPANCY_KINDS)}

@@ -203,6 +203,15 @@ class QuarantineReason(StrEnum):
     NOT_IN_PERIOD = "not_in_period"  # dated outside the month the file is assigned to
 
 
+# Reasons whose row held data the month needed: a finding on what such a row concerns is held
+# (``quarantined_row``), and the month cannot be signed while one is unacknowledged. The
+# others set aside rows that carry nothing to reconcile (a repeat, a payment, another month).
+DATA_LOSING_REASONS: frozenset[QuarantineReason] = frozenset({
+    QuarantineReason.MISSING_VALUE, QuarantineReason.BAD_NUMBER, QuarantineReason.BAD_DATE,
+    QuarantineReason.BAD_ID, QuarantineReason.RAGGED_ROW,
+    QuarantineReason.CONFLICTING_DUPLICATE, QuarantineReason.UNKNOWN_REFERENCE,
+})
+
 QUARANTINE_COLUMNS: tuple[str, ...] = ("file", "row", "reason", "column", "value", "detail")
 
 

@@ -21,7 +21,22 @@ from recon_helpers.reconcile.mapping import client_suggestions, product_suggesti
 from recon_helpers.reconcile.matching import MonthTables
 from recon_helpers.reconcile.summary import Headline, headline
 
-FINDING_COLUMNS = (*DISCREPANCY_COLUMNS, "key", "detail")
+# ``hold``: why a finding is held (``source_missing``, ``pending_mapping``, ``quarantined_row``;
+# "" when it is not): it counts in no money total until that is settled (audit/status.py turns
+# it into the ``held`` status; ``detail`` explains it).
+FINDING_COLUMNS = (*DISCREPANCY_COLUMNS, "key", "detail", "hold")
+HOLD_REASONS = ("source_missing", "pending_mapping", "quarantined_row")
+
+
+@dataclass(frozen=True)
+class MissingSource:
+    """A source the month expects that is absent, or whose dates do not cover the month."""
+
+    source: str  # e.g. "huntress organizations", "connectwise invoices"
+    vendor: str  # the vendor key (delivered sources) or the PSA family
+    role: str  # delivered, promised, billed, clients, catalogue
+    reason: str  # "missing" | "stale: <why>"
+    present_in: tuple[Period, ...] = ()  # the earlier months it was seen in
 
 
 @dataclass(frozen=True)
@@ -45,6 +60,8 @@ class Reconciliation:
     # findings; the month's rows per vendor are in coverage_rows (see engine_duckdb.py)
     engine: str = "pandas"
     coverage_rows: pd.DataFrame | None = None
+    # sources the month expects that are absent or stale (reconcile/expectations.py)
+    missing: tuple[MissingSource, ...] = ()
 
     def coverage(self) -> pd.DataFrame:
         """Mapping coverage per vendor: customers and rows mapped by each method."""
@@ -167,6 +184,8 @@ def _finish(
     rows = findings.itertuples(index=False, name=None)
     findings["detail"] = [describe(_Row(zip(cols, r, strict=True)))  # type: ignore[arg-type]
                           for r in rows] if len(findings) else ""
+    if "hold" not in findings:
+        findings["hold"] = ""
     return findings[list(FINDING_COLUMNS)]
 
 

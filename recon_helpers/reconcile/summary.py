@@ -95,7 +95,8 @@ def findings_for_export(findings: pd.DataFrame) -> pd.DataFrame:
     Decimals are written exactly (``10.00``, ``2.5``), missing values empty.
     """
     first = list(DISCREPANCY_COLUMNS)
-    rest = [c for c in findings.columns if c not in first]
+    # ``hold`` is internal: the status column says held, the detail says why
+    rest = [c for c in findings.columns if c not in first and c != "hold"]
     out = findings[first + rest].copy()
     for c in out.columns:
         out[c] = [_text(v) for v in out[c]]
