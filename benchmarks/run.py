@@ -242,7 +242,7 @@ def fuzzy_inputs(n: int):  # type: ignore[no-untyped-def]
     import pandas as pd
     from generate import make_clients
 
-    from recon_helpers.reconcile.mapping import normalise_name
+    from recon_helpers.reconcile.names import normalise_name
 
     rng = random.Random(11)
     clients = make_clients(n, rng)
@@ -267,7 +267,7 @@ def fuzzy_inputs(n: int):  # type: ignore[no-untyped-def]
 
 
 def step_fuzzy(n: int) -> dict[str, object]:
-    from recon_helpers.reconcile.mapping import suggest
+    from recon_helpers.reconcile.suggestions import suggest
 
     names, choices = fuzzy_inputs(n)
     base = _peak_mb()

@@ -1,4 +1,4 @@
-"""The ``recon`` command line (SPEC): demo, pull, reconcile, report, signoff, verify, lab.
+"""The ``recon`` command line (SPEC): demo, pull, reconcile, map, report, signoff, verify, lab.
 
 Exit status: 0 success, 1 a finding the user must act on (open discrepancies, a failed
 verification), 2 bad usage or unreadable input, with a message naming file, row and problem.
@@ -49,6 +49,22 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def _print_blockers(rec) -> None:  # type: ignore[no-untyped-def]
+    """What the auditor must see before any figure: missing or stale sources and unmapped
+    vendor customers, with how many findings wait on them."""
+    from recon_helpers.reconcile.expectations import describe_missing
+
+    for missing in rec.missing:
+        print(describe_missing(missing))
+    unmapped = rec.customers[rec.customers["client_method"].isin(["", "ambiguous"])]
+    if len(unmapped):
+        waiting = int(rec.findings["hold"].eq("pending_mapping").sum())
+        print(f"unmapped customers: {len(unmapped)} ({waiting} findings wait on them; "
+              f"recon map --period {rec.period} lists them with suggestions)")
+    if len(rec.missing) or len(unmapped):
+        print()
+
+
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Load, map and match one month; print a summary; optionally write the findings."""
     from recon_helpers.reconcile.run import reconcile_period
@@ -58,6 +74,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     rec = reconcile_period(
         ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr)
     )
+    _print_blockers(rec)
     inv = rec.loaded.inventory
     print(f"Inputs for {period} ({len(inv)} files):")
     print(_table(inv[["file", "format", "rows_read", "rows_used", "rows_quarantined",
@@ -71,16 +88,26 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         print(_table(q.groupby(["file", "reason"]).size().rename("rows").reset_index()))
     print("\nMapping coverage:")
     print(_table(rec.coverage()))
+    ignored = rec.customers[rec.customers["client_method"].eq("ignored")]
+    if len(ignored):
+        print(f"\nIgnored vendor customers (mappings/ignore.csv): {len(ignored)}")
+        print(_table(ignored[["vendor", "vendor_customer_id", "vendor_customer_name",
+                              "ignore_reason"]]))
+    n_held = int(rec.findings["hold"].ne("").sum())
     print(f"\nDiscrepancies: {len(rec.findings)}")
+    if n_held:
+        print(f"  {n_held} held: they count in no total until what they wait on is settled")
     print(_table(impact_by_kind(rec.findings)))
     print("\nClients with the largest impact:")
     print(_table(top_clients(rec.findings, 10)))
     from recon_helpers.audit.status import mark_findings
 
     marked = mark_findings(rec.findings, ws, period)  # decisions from the ledger, if any
-    n_open = int(marked["status"].eq("open").sum())
-    print(f"\nResolution: {n_open} open, {len(marked) - n_open} resolved "
-          f"(decisions in {ws.ledger_path})")
+    counts = marked["status"].value_counts()
+    n_open, n_held = int(counts.get("open", 0)), int(counts.get("held", 0))
+    held = f"{n_held} held (waiting on the inputs above), " if n_held else ""
+    print(f"\nResolution: {n_open} open, {held}{len(marked) - n_open - n_held} "
+          f"resolved (decisions in {ws.ledger_path})")
     if args.out:
         from recon_helpers.core.exports import write_table
         from recon_helpers.reconcile.summary import findings_for_export
@@ -88,7 +115,116 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         out = Path(args.out)
         write_table(findings_for_export(marked), out)
         print(f"\nwrote {len(rec.findings)} discrepancies to {out}")
-    return 1 if n_open else 0
+    return 1 if n_open or n_held else 0
+
+
+def _actor(args: argparse.Namespace) -> str:
+    """Who records a change: --actor, else $RECON_ACTOR, else the login name."""
+    import getpass
+    import os
+
+    try:
+        return args.actor or os.environ.get("RECON_ACTOR") or getpass.getuser()
+    except OSError as exc:  # no login name (some containers)
+        raise UsageError("say who records the change: --actor NAME") from exc
+
+
+def _money(value: object, currency: str) -> str:
+    return "" if value is None or pd.isna(value) else f"{value:,f} {currency}"
+
+
+def _print_unmapped(rec) -> int:  # type: ignore[no-untyped-def]
+    """The month's unmapped vendor customers and SKUs, one line each with what they delivered,
+    what waits on them and the suggestions with scores; returns how many there are."""
+    from recon_helpers.reconcile.holds import waiting_on
+
+    f, period = rec.findings, rec.period
+    cust = rec.customers[rec.customers["client_method"].isin(["", "ambiguous"])]
+    print(f"Unmapped vendor customers in {period}: {len(cust)}")
+    sugg = rec.client_suggestions
+    for c in cust.itertuples(index=False):
+        ident = c.vendor_customer_id or c.vendor_customer_name
+        mine = f[f["kind"].eq("unmapped_customer") & f["vendor"].eq(c.vendor)
+                 & f["vendor_customer"].eq(ident)]
+        note = waiting_on(c.vendor, c.vendor_customer_id, c.vendor_customer_name)
+        waiting = int(f["detail"].str.contains(note, regex=False).sum())
+        cost = "; ".join(filter(None, (_money(v, cur) for v, cur in
+                                       zip(mine["impact"], mine["currency"], strict=True))))
+        name = f" {c.vendor_customer_name!r}" if c.vendor_customer_id else ""
+        top = sugg[sugg["vendor"].eq(c.vendor) & sugg["vendor_customer_id"].eq(
+            c.vendor_customer_id) & sugg["vendor_customer_name"].eq(c.vendor_customer_name)
+                   ].sort_values("rank").head(3)
+        shown = "; ".join(f"{n} ({i}, score {sc})" for i, n, sc in
+                          zip(top["client_id"], top["client_name"], top["score"], strict=True))
+        print(f"  {c.vendor}:{ident}{name}"
+              + (" (name matches several clients)" if c.client_method == "ambiguous" else "")
+              + f": {sum(mine['vendor_qty'].fillna(0))} units"
+              + (f", cost at risk {cost}" if cost else "")
+              + f", {waiting} held findings wait on it"
+              + (f"; suggestions: {shown}" if shown else "; no suggestion"))
+        if len(top):
+            print(f"      recon map --period {period} --accept "
+                  f"{c.vendor}:{ident}={top.iloc[0]['client_id']}")
+    skus = f[f["kind"].eq("unmapped_product")]
+    print(f"\nUnmapped vendor SKUs in {period}: {len(skus)}")
+    ps = rec.product_suggestions
+    for u in skus.itertuples(index=False):
+        top = ps[ps["vendor"].eq(u.vendor) & ps["vendor_sku"].eq(u.vendor_sku)
+                 ].sort_values("rank").head(3)
+        shown = "; ".join(f"{d} ({i}, score {sc})" for i, d, sc in
+                          zip(top["product_id"], top["description"], top["score"], strict=True))
+        cost = _money(u.impact, u.currency)
+        print(f"  {u.vendor}:{u.vendor_sku}: {u.vendor_qty} units"
+              + (f", cost at risk {cost}" if cost else "")
+              + (f"; suggestions: {shown}" if shown else "; no suggestion"))
+        if len(top):
+            print(f"      recon map --period {period} --accept "
+                  f"{u.vendor}:{u.vendor_sku}={top.iloc[0]['product_id']}")
+    return len(cust) + len(skus)
+
+
+def cmd_map(args: argparse.Namespace) -> int:
+    """List the month's unmapped vendor customers and SKUs; confirm or ignore them."""
+    from recon_helpers.audit import mapping_changes as mc
+    from recon_helpers.reconcile.run import reconcile_period
+
+    ws, period = _workspace(args), _period(args)
+    if args.reason and not args.ignores:
+        raise UsageError("--reason goes with --ignore VENDOR:ID")
+    if args.ignores and not (args.reason or "").strip():
+        raise UsageError("--ignore needs --reason TEXT (e.g. 'internal tenant')")
+    rec = reconcile_period(ws, period)
+    changes: list[tuple[str, str, str, str]] = []  # (vendor, ident, target, what)
+    for text in args.accepts or ():
+        changes.append((*mc.parse_pair(text), "accept"))
+    if args.accept_above is not None:
+        if not 0 < args.accept_above <= 100:
+            raise UsageError(f"--accept-above {args.accept_above}: give a score from 1 to 100")
+        for s in mc.confident_suggestions(rec, args.accept_above).itertuples(index=False):
+            changes.append((s.vendor, s.vendor_customer_id or s.vendor_customer_name,
+                            s.client_id, f"accept (score {s.score})"))
+    for text in args.ignores or ():
+        vendor, colon, ident = text.partition(":")
+        if not (colon and vendor.strip() and ident.strip()):
+            raise UsageError(f"--ignore {text!r}: give VENDOR:ID, e.g. microsoft:9f3c2a71-...")
+        changes.append((vendor.strip().lower(), ident.strip(), "", "ignore"))
+    if not changes:
+        return 1 if _print_unmapped(rec) else 0
+    actor = _actor(args)
+    for vendor, ident, target, what in changes:
+        if what == "ignore":
+            entry = mc.ignore(ws, rec, vendor, ident, args.reason, actor)
+            done = f"ignored {vendor}:{ident} ({args.reason.strip()}) in {ws.ignore_map}"
+        else:
+            kind, entry = mc.accept(ws, rec, vendor, ident, target, actor)
+            where = ws.clients_map if kind == "client" else ws.products_map
+            done = f"mapped {vendor}:{ident} to {kind} {target} in {where} ({what})"
+        print(done if entry else f"{vendor}:{ident}: already so ({what}), nothing written")
+    if args.accept_above is not None and not any(w.startswith("accept (") for *_, w in changes):
+        print(f"no suggestion scores {args.accept_above} or more without a tie")
+    print(f"recorded by {actor} in {ws.ledger_path}; `recon map --period {period}` lists what "
+          "is left")
+    return 0
 
 
 def cmd_pull(args: argparse.Namespace) -> int:
@@ -254,6 +390,19 @@ def build_parser() -> argparse.ArgumentParser:
     demo.add_argument("--force", action="store_true", help="replace an existing demo workspace")
     demo.add_argument("--psa", choices=PSAS, default="connectwise",
                       help="write the PSA side as this PSA's exports (default: connectwise)")
+    mp = add("map", "list the month's unmapped vendor customers and SKUs with suggestions; "
+             "confirm (--accept) or ignore (--ignore) them", cmd_map)
+    mp.add_argument("--accept", dest="accepts", action="append", metavar="VENDOR:ID=TARGET",
+                    help="map a vendor customer to a client (or a vendor SKU to a product); "
+                         "repeatable")
+    mp.add_argument("--accept-above", type=int, metavar="SCORE",
+                    help="accept every best suggestion scoring SCORE or more (ties excepted)")
+    mp.add_argument("--ignore", dest="ignores", action="append", metavar="VENDOR:ID",
+                    help="list a vendor customer in mappings/ignore.csv (not billed); "
+                         "repeatable, needs --reason")
+    mp.add_argument("--reason", help="why the ignored customers are not billed")
+    mp.add_argument("--actor", help="who records the change (default: $RECON_ACTOR, else "
+                                    "your login name)")
     pull = add("pull", "fetch the month's raw data from the vendor and PSA APIs into "
                "inputs/<period>/", cmd_pull)
     pull.add_argument("--source", dest="sources", action="append", metavar="NAME",

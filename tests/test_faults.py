@@ -219,10 +219,10 @@ def test_a_failed_final_move_is_a_render_error_and_the_old_report_stays(
 APPENDER = """
 import sys
 from pathlib import Path
-from recon_helpers.reconcile.mapping import confirm_client
+from recon_helpers.audit.mapping_changes import write_client_mapping
 path, i = Path(sys.argv[1]), int(sys.argv[2])
 while True:
-    confirm_client(path, "Microsoft", f"guid-{i:05d}", f'Name, "quoted" {i}\\nline two',
+    write_client_mapping(path, "Microsoft", f"guid-{i:05d}", f'Name, "quoted" {i}\\nline two',
                    f"C{i:05d}")
     print(i, flush=True)
     i += 1
@@ -265,7 +265,7 @@ import nbformat
 from recon_helpers import cli
 from recon_helpers.render import report
 from recon_helpers.core.errors import ReconError
-from recon_helpers.reconcile.mapping import confirm_client
+from recon_helpers.audit.mapping_changes import write_client_mapping
 import recon_helpers.core.exports, recon_helpers.reconcile.run, recon_helpers.audit.status  # noqa
 import recon_helpers.reconcile.summary, recon_helpers.present.signoff  # noqa: imported early
 import recon_helpers.render.statements, nbconvert, openpyxl, plotly.offline, tqdm  # noqa
@@ -296,7 +296,7 @@ for ext in ("csv", "xlsx"):
     results[ext] = run(["reconcile", *base, "--out", cfg[ext]])
 limit(Path(cfg["mapping"]).stat().st_size + 8)
 try:
-    confirm_client(Path(cfg["mapping"]), "pax8", "c-9", "Contoso Pharmaceuticals", "CONTOSO")
+    write_client_mapping(Path(cfg["mapping"]), "pax8", "c-9", "Contoso Pharmaceuticals", "CONTOSO")
     results["mapping"] = "written"
 except Exception as exc:
     results["mapping"] = [type(exc).__name__, isinstance(exc, ReconError),

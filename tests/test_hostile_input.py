@@ -23,17 +23,13 @@ import openpyxl
 import pytest
 
 from recon_helpers import cli
+from recon_helpers.audit.mapping_changes import write_client_mapping, write_product_mapping
 from recon_helpers.core.errors import InputFileError, UsageError
 from recon_helpers.core.exports import write_table
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.ingest.load import load_period
-from recon_helpers.reconcile.mapping import (
-    confirm_client,
-    confirm_product,
-    read_client_map,
-    read_product_map,
-)
+from recon_helpers.reconcile.mapping import read_client_map, read_product_map
 from recon_helpers.reconcile.run import reconcile_period
 from recon_helpers.reconcile.summary import findings_for_export
 from tests.workspace_builder import build, d, p
@@ -299,7 +295,7 @@ def test_confirm_client_with_hostile_names_round_trips_without_injecting_rows(
 ) -> None:
     path = tmp_path / "mappings" / "clients.csv"
     for i, name in enumerate(HOSTILE_NAMES):
-        confirm_client(path, "Microsoft", f"guid-{i}", name, f"C{i}")
+        write_client_mapping(path, "Microsoft", f"guid-{i}", name, f"C{i}")
     cmap = read_client_map(path)
     assert len(cmap) == len(HOSTILE_NAMES)
     assert "ATTACKER" not in cmap["client_id"].tolist()
@@ -315,8 +311,8 @@ def test_confirm_client_with_hostile_names_round_trips_without_injecting_rows(
 
 def test_confirm_product_with_formula_sku_round_trips(tmp_path: Path) -> None:
     path = tmp_path / "products.csv"
-    confirm_product(path, "pax8", "=1+1", "+PRODUCT", "1024")
-    confirm_product(path, "pax8", "@sku\nhuntress,agents,EVIL,1", "EDR")
+    write_product_mapping(path, "pax8", "=1+1", "+PRODUCT", "1024")
+    write_product_mapping(path, "pax8", "@sku\nhuntress,agents,EVIL,1", "EDR")
     pm = read_product_map(path)
     assert pm[["vendor_sku", "product_id"]].values.tolist() == [
         ["=1+1", "+PRODUCT"],
@@ -333,7 +329,7 @@ def test_mapping_writes_never_go_through_a_symlink(tmp_path: Path) -> None:
     before = outside.read_bytes()
     (maps := tmp_path / "data" / "mappings").mkdir(parents=True)
     (maps / "clients.csv").symlink_to(outside)
-    confirm_client(maps / "clients.csv", "pax8", "c-1", "Contoso", "CONTOSO")
+    write_client_mapping(maps / "clients.csv", "pax8", "c-1", "Contoso", "CONTOSO")
     assert outside.read_bytes() == before  # the file outside the workspace is untouched
     assert not (maps / "clients.csv").is_symlink()
     assert read_client_map(maps / "clients.csv")["client_id"].tolist() == ["CONTOSO"]

@@ -7,17 +7,12 @@ from decimal import Decimal
 import pandas as pd
 import pytest
 
+from recon_helpers.audit.mapping_changes import write_client_mapping, write_product_mapping
 from recon_helpers.core.errors import ConfigError
 from recon_helpers.core.period import Period
-from recon_helpers.reconcile.mapping import (
-    confirm_client,
-    confirm_product,
-    known_clients,
-    normalise_name,
-    read_client_map,
-    read_product_map,
-    suggest,
-)
+from recon_helpers.reconcile.mapping import known_clients, read_client_map, read_product_map
+from recon_helpers.reconcile.names import normalise_name
+from recon_helpers.reconcile.suggestions import suggest
 from tests.workspace_builder import d, kinds, p, run
 
 
@@ -64,7 +59,7 @@ def test_confirm_client_appends_and_keeps_every_other_byte(tmp_path):
     path = tmp_path / "clients.csv"
     original = b'vendor,vendor_customer_id,vendor_customer_name,client_id\r\nhuntress,7,"A, B",C1'
     path.write_bytes(original)
-    confirm_client(path, "Microsoft", "guid-1", 'Name "quoted", Inc', "C2")
+    write_client_mapping(path, "Microsoft", "guid-1", 'Name "quoted", Inc', "C2")
     data = path.read_bytes()
     assert data.startswith(original + b"\n")
     cmap = read_client_map(path)
@@ -76,13 +71,13 @@ def test_confirm_client_appends_and_keeps_every_other_byte(tmp_path):
 
 def test_confirm_client_creates_file_with_header(tmp_path):
     path = tmp_path / "mappings" / "clients.csv"
-    confirm_client(path, "pax8", "", "Zeta Holdings", "Z1")
+    write_client_mapping(path, "pax8", "", "Zeta Holdings", "Z1")
     assert read_client_map(path).client_id.tolist() == ["Z1"]
     with pytest.raises(ConfigError):
-        confirm_client(path, "pax8", "", "", "Z1")
-    confirm_product(tmp_path / "products.csv", "acronis", "storage", "BKP", "1024")
+        write_client_mapping(path, "pax8", "", "", "Z1")
+    write_product_mapping(tmp_path / "products.csv", "acronis", "storage", "BKP", "1024")
     with pytest.raises(ConfigError):
-        confirm_product(tmp_path / "products.csv", "acronis", "storage", "BKP", "-1")
+        write_product_mapping(tmp_path / "products.csv", "acronis", "storage", "BKP", "-1")
 
 
 def test_suggest_ranks_close_names_and_ignores_weak_ones():
@@ -112,7 +107,7 @@ def test_confirmed_suggestion_removes_the_unmapped_finding(tmp_path):
     assert [k[0] for k in kinds(rec)] == ["billed_not_delivered", "unmapped_customer"]
     top = rec.client_suggestions.iloc[0]
     assert (top.client_id, top["rank"]) == ("acme", 1)
-    confirm_client(
+    write_client_mapping(
         tmp_path / "mappings" / "clients.csv",
         top.vendor,
         top.vendor_customer_id,

@@ -219,11 +219,9 @@ def test_demo_render_writes_every_notebook_html_and_manifest(tmp_path_factory) -
     assert folder == ws.report_dir(DEMO_PERIOD)
 
 
-def test_client_suggestions_show_the_exact_confirm_call(workspace, tmp_path) -> None:
-    from pathlib import Path as P  # the call text is evaluated below, as a user would run it
+def test_client_suggestions_show_the_exact_confirm_command(workspace, tmp_path) -> None:
+    import shlex
     from types import SimpleNamespace
-
-    import recon_helpers.reconcile.mapping
 
     rec = ReportContext(workspace, Period.parse("2026-10")).reconcile()
     suggestion = pd.DataFrame([{
@@ -231,11 +229,13 @@ def test_client_suggestions_show_the_exact_confirm_call(workspace, tmp_path) -> 
         "vendor_customer_name": "O'Brien & <Co> Pty", "client_id": "ACME",
         "client_name": "Acme", "score": 82, "rank": 1}])
     fake = SimpleNamespace(client_suggestions=suggestion, customers=rec.customers,
-                           settings=rec.settings)
+                           settings=rec.settings, period=rec.period)
     shown = views.client_suggestions(fake, workspace)
-    call = shown.frame["confirm_with"][0]
-    assert call.startswith("recon_helpers.reconcile.mapping.confirm_client(Path(")
+    command = shown.frame["confirm_with"][0]
+    assert command == ("recon map --period 2026-10 --accept "
+                       "microsoft:9f3c2a71-6b0e-4d8c-a5f4-0e1d2c3b4a59=ACME")
     assert "O&#x27;Brien &amp; &lt;Co&gt; Pty" in shown.to_html()
-    eval(call, {"Path": P, "recon_helpers": recon_helpers})  # run the text as a user would
+    args = shlex.split(command)[1:]  # run the text as a user would
+    assert cli.main([*args, "--workspace", str(workspace.root), "--actor", "Alice"]) == 0
     mapped = workspace.clients_map.read_text(encoding="utf-8").splitlines()[-1]
-    assert mapped == 'microsoft,9f3c2a71-6b0e-4d8c-a5f4-0e1d2c3b4a59,O\'Brien & <Co> Pty,ACME'
+    assert mapped == "microsoft,9f3c2a71-6b0e-4d8c-a5f4-0e1d2c3b4a59,,ACME"

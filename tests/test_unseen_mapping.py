@@ -14,7 +14,6 @@ from tests.unseen.run import (
     Result,
     assert_findings,
     assert_refused,
-    issue12,
     recon,
     reconcile,
     require,
@@ -44,8 +43,6 @@ def _month_with(**maps):  # type: ignore[no-untyped-def]
                       product_map=base.product_map + tuple(maps.get("products", ())))
 
 
-@issue12("two clients.csv rows giving one vendor customer two clients are accepted; the "
-         "later wins")
 def test_clients_csv_mapping_one_customer_to_two_clients_is_an_error(tmp_path):
     base = base_month()
     site = customer_id("datto_rmm", "Foxglove")  # row 1 maps it to Foxglove
@@ -55,8 +52,6 @@ def test_clients_csv_mapping_one_customer_to_two_clients_is_an_error(tmp_path):
     assert names_rows(result, [1, len(base.client_map) + 1]), result.text[-1500:]
 
 
-@issue12("two products.csv rows giving one SKU two products are read as a bundle (README "
-         "'one SKU may map to several products'; SPEC: an error)")
 def test_products_csv_mapping_one_sku_to_two_products_is_an_error(tmp_path):
     base = base_month()
     sku = MS_SKUS["M365-BP"].key  # row 1 maps it to M365-BP
@@ -66,7 +61,6 @@ def test_products_csv_mapping_one_sku_to_two_products_is_an_error(tmp_path):
     assert names_rows(result, [1, len(base.product_map) + 1]), result.text[-1500:]
 
 
-@issue12("a clients.csv row naming a client the PSA data does not know is used as is")
 def test_clients_csv_naming_an_unknown_client_is_an_error(tmp_path):
     base = base_month()
     org = next(c for c in base.customers if c.name == "Contoso North")
@@ -76,7 +70,6 @@ def test_clients_csv_naming_an_unknown_client_is_an_error(tmp_path):
     assert names_rows(result, [len(base.client_map) + 1]), result.text[-1500:]
 
 
-@issue12("a products.csv row naming a product the PSA data does not know is used as is")
 def test_products_csv_naming_an_unknown_product_is_an_error(tmp_path):
     base = base_month()
     month = _month_with(products=[("microsoft", MS_SKUS["TEAMS-PHONE"].key, "TEAMS-PHONE")])
@@ -85,8 +78,6 @@ def test_products_csv_naming_an_unknown_product_is_an_error(tmp_path):
     assert names_rows(result, [len(base.product_map) + 1]), result.text[-1500:]
 
 
-@issue12("the unmapped tenant's finding shows only its GUID (no name, no suggestion) and the "
-         "client's billed_not_delivered findings are open credits")
 def test_unmapped_customer_explains_missing_deliveries(tmp_path):
     month, expected = variants.fuzzy_unmapped()
     result = reconcile(write_workspace(tmp_path / "data", month))
@@ -102,7 +93,6 @@ def test_unmapped_customer_explains_missing_deliveries(tmp_path):
                         for r in held), [r["detail"] for r in held]
 
 
-@issue12("there is no `recon map` command")
 def test_recon_map_lists_and_accepts_the_suggestion(tmp_path):
     month, _ = variants.fuzzy_unmapped()
     book = write_workspace(tmp_path / "data", month)
@@ -122,7 +112,6 @@ def test_recon_map_lists_and_accepts_the_suggestion(tmp_path):
     assert_findings(reconcile(book), evaluate(variants.accepted(month)))
 
 
-@issue12("mappings/ignore.csv is not read: the ignored default site stays an unmapped_customer")
 def test_ignored_vendor_customer_raises_no_finding(tmp_path):
     month, expected = variants.ignored()
     book = write_workspace(tmp_path / "data", month)
@@ -130,7 +119,6 @@ def test_ignored_vendor_customer_raises_no_finding(tmp_path):
     assert_findings(reconcile(book), expected)
 
 
-@issue12("an unmapped SKU on an unmapped tenant gives no unmapped_product finding")
 def test_unmapped_sku_on_unmapped_tenant_is_reported(tmp_path):
     month, expected = variants.unmapped_sku_on_unmapped_tenant()
     result = reconcile(write_workspace(tmp_path / "data", month))

@@ -77,30 +77,12 @@ def test_near_miss_names_never_auto_map(base_run):
     assert not [r for r in result.findings if r["client_id"] in clients]
 
 
-@issue12("dotted suffixes, 'The', '+', apostrophe forms and multi-word suffixes do "
-         "not normalise: 27 false billed_not_delivered and 26 unmapped_customer findings next "
-         "to the 14 planted")
 def test_month_as_vendors_really_spell_names(real_run):
     book, result = real_run
     assert_findings(result, evaluate(book.target))
 
 
-FAILING_FORMS = {  # what today's normalisation does with each form
-    "dotted_llc": "'L.L.C.' normalises to 'l l c'",
-    "dotted_plc": "'P.L.C.' normalises to 'p l c'",
-    "dotted_sa": "'S.A.' normalises to 's a'",
-    "dotted_nv": "'N.V.' normalises to 'n v'",
-    "multi_word_suffix": "'Limited Liability Company' is not a suffix",
-    "leading_the": "a leading 'The' is kept",
-    "and_ampersand_plus": "'+' is not read as 'and'",
-    "apostrophes": "only the ASCII apostrophe is dropped (U+2019 becomes a space)",
-    "apostrophe_lookalikes": "an acute accent or a backtick splits the name",
-}
-
-
-@pytest.mark.parametrize("form", [
-    pytest.param(f, marks=issue12(FAILING_FORMS[f]))
-    if f in FAILING_FORMS else f for f in FORMS])
+@pytest.mark.parametrize("form", list(FORMS))
 def test_name_form_maps_automatically(real_run, form):
     """Each real spelling maps to its client: on the keys that form's vendor customers feed,
     exactly the planted findings, and none of those customers unmapped."""
@@ -117,8 +99,6 @@ def test_name_form_maps_automatically(real_run, form):
     assert not differences(rows, expected)
 
 
-@issue12("a name matching two clients is reported as "
-         "a plain unmapped_customer; its detail does not say ambiguous")
 def test_name_matching_two_clients_is_ambiguous_not_mapped(tmp_path):
     month, expected = variants.ambiguous()
     result = reconcile(write_workspace(tmp_path / "data", month))
@@ -128,8 +108,6 @@ def test_name_matching_two_clients_is_ambiguous_not_mapped(tmp_path):
     assert "ambiguous" in row["detail"].lower(), row["detail"]
 
 
-@issue12("a vendor missing this month is not named; "
-         "its agreements become open billed_not_delivered credits")
 def test_missing_source_is_named_and_its_findings_held(tmp_path):
     month, expected = variants.missing_source("huntress")
     book = write_workspace(tmp_path / "data", month, files={SNAPSHOTS["huntress"]: None})

@@ -38,7 +38,7 @@ from recon_helpers.core.errors import LedgerError
 from recon_helpers.core.period import Period
 
 GENESIS = "0" * 64
-ENTRY_TYPES = ("decision", "signoff")
+ENTRY_TYPES = ("decision", "signoff", "mapping")
 TRIGGERS = ("entries_no_update", "entries_no_delete")
 _HASHED = ("seq", "ts", "actor", "period", "entry_type", "key", "payload", "prev_hash")
 _FIELDS = ", ".join((*_HASHED, "hash"))

@@ -78,7 +78,7 @@ def folder_hashes(folder: Path, exclude: Sequence[str] = ()) -> dict[str, str]:
 def fingerprint(workspace: Workspace, period: Period) -> dict[str, dict[str, str]]:
     """Current hashes of everything a seal covers, by group (report, inputs, mappings, config)."""
     optional = {
-        "mappings": (workspace.clients_map, workspace.products_map),
+        "mappings": (workspace.clients_map, workspace.products_map, workspace.ignore_map),
         "config": (workspace.config_path,),
     }
     prints = {
@@ -117,7 +117,7 @@ def seal_state(entries: Sequence[Entry]) -> SealState:
                 status, preparer, reviewer = "prepared", entry, None
             else:
                 status, reviewer = "signed", entry
-        elif entry.entry_type == "decision" and latest is not None:
+        elif entry.entry_type in ("decision", "mapping") and latest is not None:
             after.append(entry)
             status, preparer, reviewer = "reopened", None, None
     return SealState(status, preparer, reviewer, latest, tuple(after))

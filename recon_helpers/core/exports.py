@@ -56,6 +56,24 @@ def neutralise_cell(value: str) -> str:
     return value
 
 
+# Mapping files are read back by the workbook and opened in spreadsheets: a value that would
+# run as a formula is written with Excel's leading apostrophe and read back without it (an
+# apostrophe already there gains one more, so the round trip is exact).
+_PROTECTED = re.compile(r"'+[=+\-@\t\r\n]")
+_RISKY = re.compile(r"'*[=+\-@\t\r\n]")
+
+
+def protect_cell(value: str) -> str:
+    """A text value for a file the workbook reads back: formula-safe, and reversible."""
+    risky = _RISKY.match(value) and not re.fullmatch(_PLAIN_NUMBER_RE, value)
+    return "'" + value if risky else value
+
+
+def unprotect_cell(value: str) -> str:
+    """The value :func:`protect_cell` was given."""
+    return value[1:] if _PROTECTED.match(value) else value
+
+
 def _neutralise_series(col: pd.Series) -> pd.Series:
     if isinstance(col.dtype, pd.CategoricalDtype):
         col = col.astype(object)  # categories are text too; output needs plain values

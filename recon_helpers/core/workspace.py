@@ -199,6 +199,11 @@ class Workspace:
         return self.mappings / "products.csv"
 
     @property
+    def ignore_map(self) -> Path:
+        """mappings/ignore.csv: vendor customers deliberately not billed."""
+        return self.mappings / "ignore.csv"
+
+    @property
     def config_path(self) -> Path:
         """recon.toml."""
         return self.root / "recon.toml"

@@ -11,6 +11,7 @@ Example:
 from __future__ import annotations
 
 import html
+import shlex
 from decimal import Decimal
 
 import pandas as pd
@@ -24,8 +25,9 @@ from recon_helpers.present.html import Html, Table, dsum, fixed_point, text
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.summary import impact_by_kind
 
-CONFIRM_HOWTO = ("run the confirm_with call (after `from pathlib import Path` and "
-                 "`import recon_helpers.reconcile.mapping`), then re-run the notebook")
+CONFIRM_HOWTO = ("run the confirm_with command (add --workspace DIR when the workspace is not "
+                 "./data; --ignore VENDOR:ID --reason TEXT for a tenant that is not billed), "
+                 "then re-run the notebook")
 FINDING_VIEW = ("kind", "client", "product_id", "vendor", "vendor_customer", "vendor_sku",
                 "vendor_qty", "agreement_qty", "invoiced_qty", "variance_qty", "unit_price",
                 "unit_cost", "impact", "currency", "detail", "sources")
@@ -69,17 +71,18 @@ def coverage(rec: Reconciliation) -> Table:
     return Table(rec.coverage(), "Mapping coverage per vendor", "No vendor rows this month.")
 
 
+def _map_command(rec: Reconciliation, pair: str) -> str:
+    return f"recon map --period {rec.period} --accept {shlex.quote(pair)}"
+
+
 def client_suggestions(rec: Reconciliation, ws: Workspace) -> Table:
-    """Fuzzy client suggestions for unmapped vendor customers, each with its confirm call."""
+    """Fuzzy client suggestions for unmapped vendor customers, each with the command that
+    confirms it (``recon map --accept``)."""
     s = rec.client_suggestions
-    unmapped = int(rec.customers["client_id"].eq("").sum())
-    path = str(ws.clients_map.resolve())
-    calls = [
-        f"recon_helpers.reconcile.mapping.confirm_client(Path({path!r}), {v!r}, {i!r}, {n!r}, "
-        f"{c!r})"
-        for v, i, n, c in zip(s["vendor"], s["vendor_customer_id"], s["vendor_customer_name"],
-                              s["client_id"], strict=True)
-    ]
+    unmapped = int(rec.customers["client_method"].isin(["", "ambiguous"]).sum())
+    calls = [_map_command(rec, f"{v}:{i or n}={c}") for v, i, n, c in zip(
+        s["vendor"], s["vendor_customer_id"], s["vendor_customer_name"], s["client_id"],
+        strict=True)]
     frame = s.assign(confirm_with=pd.Series(calls, index=s.index, dtype=object))
     return Table(frame, f"{unmapped} vendor customer(s) unmapped; suggestions are never used "
                  f"until confirmed: {CONFIRM_HOWTO}",
@@ -88,13 +91,11 @@ def client_suggestions(rec: Reconciliation, ws: Workspace) -> Table:
 
 
 def product_suggestions(rec: Reconciliation, ws: Workspace) -> Table:
-    """Fuzzy product suggestions for unmapped vendor SKUs, each with its confirm call."""
+    """Fuzzy product suggestions for unmapped vendor SKUs, each with the command that confirms
+    it."""
     s = rec.product_suggestions
-    path = str(ws.products_map.resolve())
-    calls = [
-        f"recon_helpers.reconcile.mapping.confirm_product(Path({path!r}), {v!r}, {k!r}, {p!r})"
-        for v, k, p in zip(s["vendor"], s["vendor_sku"], s["product_id"], strict=True)
-    ]
+    calls = [_map_command(rec, f"{v}:{k}={p}")
+             for v, k, p in zip(s["vendor"], s["vendor_sku"], s["product_id"], strict=True)]
     frame = s.assign(confirm_with=pd.Series(calls, index=s.index, dtype=object))
     return Table(frame, f"Product suggestions for unmapped SKUs: {CONFIRM_HOWTO}",
                  "No product suggestions; unmapped SKUs are listed as unmapped_product findings.")
@@ -237,7 +238,7 @@ def lineage(rec: Reconciliation, ws: Workspace) -> Table:
     rows = [{"kind": "input", "file": r.file, "bytes": int(r.bytes), "sha256": r.sha256,
              "rows_read": int(r.rows_read)} for r in rec.loaded.inventory.itertuples(index=False)]
     for kind, path in (("mapping", ws.clients_map), ("mapping", ws.products_map),
-                       ("settings", ws.config_path)):
+                       ("mapping", ws.ignore_map), ("settings", ws.config_path)):
         if path.is_file():
             rows.append({"kind": kind, "file": path.name, "bytes": path.stat().st_size,
                          "sha256": sha256_file(path), "rows_read": ""})

@@ -294,6 +294,15 @@ UNMAPPED_KEYS = {
 }
 
 
+def unmapped_masks(dm: pd.DataFrame) -> dict[str, pd.Series]:
+    """Which vendor lines raise which unmapped finding: no client (unmapped_customer), no
+    product (unmapped_product, whether or not the customer is mapped); lines of a vendor
+    customer listed in mappings/ignore.csv raise neither."""
+    counted = ~dm["client_method"].eq("ignored") if "client_method" in dm else True
+    return {"unmapped_customer": dm["client_id"].eq("") & counted,
+            "unmapped_product": dm["product_id"].eq("") & counted}
+
+
 def unmapped_groups(dm: pd.DataFrame) -> dict[str, pd.DataFrame]:
     """The month's unmapped vendor lines grouped per finding key (:data:`UNMAPPED_KEYS`).
 
@@ -303,10 +312,7 @@ def unmapped_groups(dm: pd.DataFrame) -> dict[str, pd.DataFrame]:
         ';'-joined) and unit_cost (when all lines carry the same one, else <NA>).
     """
     out = {}
-    for kind, mask in (
-        ("unmapped_customer", dm["client_id"].eq("")),
-        ("unmapped_product", dm["client_id"].ne("") & dm["product_id"].eq("")),
-    ):
+    for kind, mask in unmapped_masks(dm).items():
         rows = dm[mask]
         if rows.empty:
             continue

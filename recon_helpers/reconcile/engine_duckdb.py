@@ -61,13 +61,18 @@ from recon_helpers.reconcile.discrepancies import (
     UNMAPPED_KEYS,
     find_discrepancies,
     unmapped_from_groups,
+    unmapped_masks,
 )
+from recon_helpers.reconcile.expectations import missing_sources
 from recon_helpers.reconcile.mapping import (
     apply_product_map,
     assign_clients,
+    check_used_rows,
     customer_key,
     known_clients,
+    known_products,
     read_client_map,
+    read_ignore_map,
     read_product_map,
 )
 from recon_helpers.reconcile.matching import KEY, MonthTables, promised_month, three_way_from
@@ -155,7 +160,9 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
         progress(f"mapping and matching {lines:,} vendor lines (DuckDB)")
     loaded = _combine(small, {p: r for p, r in read.items() if r is not None}, ranks)
     clients = known_clients(loaded.clients, loaded.promised, loaded.billed)
-    customers = _customers(con, clients, read_client_map(workspace.clients_map))
+    client_map = read_client_map(workspace.clients_map)
+    ignore_map = read_ignore_map(workspace.ignore_map)
+    customers = _customers(con, clients, client_map, ignore_map)
     product_map = read_product_map(workspace.products_map)
     _month_rows(con, product_map, period, settings)
     promised = promised_month(loaded.promised, period, settings)
@@ -169,10 +176,15 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
     loaded = replace(loaded, tables={
         **loaded.tables, "delivered": DELIVERED.conform(rows.drop_duplicates("source"))})
     month = MonthTables(delivered=rows, promised=promised, billed=loaded.billed)
-    unmapped_rows = rows[rows["client_id"].ne("") & rows["product_id"].eq("")]
+    unmapped_rows = rows[unmapped_masks(rows)["unmapped_product"]]
     coverage = fetch(con, COVERAGE).set_index("vendor").sort_index()
+    used = set(map(tuple, fetch(con, "SELECT DISTINCT lower(vendor) AS v, lower(vendor_sku) AS s "
+                                     "FROM dl").itertuples(index=False, name=None)))
+    check_used_rows(customers, clients, client_map, ignore_map, used, product_map,
+                    known_products(loaded))
     return assemble(loaded, settings, clients, customers, month, tw, unmapped, unmapped_rows,
-                    discrepancies=found, engine="duckdb", coverage_rows=coverage)
+                    product_map, discrepancies=found, engine="duckdb", coverage_rows=coverage,
+                    missing=missing_sources(workspace, period, loaded))
 
 
 COVERAGE = """SELECT vendor, count(*) AS rows,
@@ -233,7 +245,8 @@ def _combine(
                         quarantine.iloc[order].reset_index(drop=True), small.ignored)
 
 
-def _customers(con, clients: pd.DataFrame, client_map: pd.DataFrame) -> pd.DataFrame:  # type: ignore[no-untyped-def]
+def _customers(con, clients: pd.DataFrame, client_map: pd.DataFrame,  # type: ignore[no-untyped-def]
+               ignore_map: pd.DataFrame) -> pd.DataFrame:
     """map_customers() on the distinct vendor customers; registers ``custkeys`` for the join."""
     combos = fetch(
         con,
@@ -244,7 +257,7 @@ def _customers(con, clients: pd.DataFrame, client_map: pd.DataFrame) -> pd.DataF
     cust = combos.drop_duplicates("cust_key")[
         ["vendor", "vendor_customer_id", "vendor_customer_name", "client_link", "cust_key"]
     ]
-    cust = assign_clients(cust.reset_index(drop=True), clients, client_map)
+    cust = assign_clients(cust.reset_index(drop=True), clients, client_map, ignore_map)
     keys = combos.drop_duplicates(["vendor", "vendor_customer_id", "vendor_customer_name"])
     keys = keys.merge(cust[["cust_key", "client_id", "client_method"]], on="cust_key")
     con.register(
@@ -347,9 +360,9 @@ def _delivered_figures(con) -> pd.DataFrame:  # type: ignore[no-untyped-def]
 def _unmapped_groups(con) -> dict[str, pd.DataFrame]:  # type: ignore[no-untyped-def]
     """discrepancies.unmapped_groups() in SQL."""
     out = {}
-    for kind, where in (
-        ("unmapped_customer", "client_id = ''"),
-        ("unmapped_product", "client_id <> '' AND product_id = ''"),
+    for kind, where in (  # discrepancies.unmapped_masks()
+        ("unmapped_customer", "client_id = '' AND client_method <> 'ignored'"),
+        ("unmapped_product", "product_id = '' AND client_method <> 'ignored'"),
     ):
         keys = UNMAPPED_KEYS[kind]
         g = fetch(

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
-from recon_helpers.reconcile.discrepancies import UNMAPPED_KINDS
+from recon_helpers.reconcile.discrepancies import UNMAPPED_KINDS, unmapped_masks
 from recon_helpers.reconcile.matching import KEY, MonthTables
 
 
@@ -27,11 +27,11 @@ def finding_sources(findings: pd.DataFrame, month: MonthTables) -> pd.Series:
         _rows_with_keys(t[[*KEY, "source"]], wanted) for t in (d, month.promised, month.billed)
     ], ignore_index=True)
     by_key = _join_sources(keyed, KEY).set_index(KEY)["sources"]
-    cust = _join_sources(d[d["client_id"].eq("")], ["cust_key", "currency"]).set_index(
+    masks = unmapped_masks(d)
+    cust = _join_sources(d[masks["unmapped_customer"]], ["cust_key", "currency"]).set_index(
         ["cust_key", "currency"])["sources"]
     prod = _join_sources(
-        d[d["client_id"].ne("") & d["product_id"].eq("")],
-        ["client_id", "vendor_sku", "currency"],
+        d[masks["unmapped_product"]], ["client_id", "vendor_sku", "currency"],
     ).set_index(["client_id", "vendor_sku", "currency"])["sources"]
     return lookup_sources(findings, by_key, cust, prod)
 

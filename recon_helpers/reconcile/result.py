@@ -16,27 +16,17 @@ from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
 from recon_helpers.core.workspace import Settings
 from recon_helpers.ingest.load import LoadedPeriod
 from recon_helpers.reconcile.discrepancies import RULE_COLUMNS, find_discrepancies, order_findings
+from recon_helpers.reconcile.holds import MissingSource, hold_findings
 from recon_helpers.reconcile.lineage import finding_sources
-from recon_helpers.reconcile.mapping import client_suggestions, product_suggestions
 from recon_helpers.reconcile.matching import MonthTables
+from recon_helpers.reconcile.names import normalise_name
+from recon_helpers.reconcile.suggestions import client_suggestions, product_suggestions
 from recon_helpers.reconcile.summary import Headline, headline
 
 # ``hold``: why a finding is held (``source_missing``, ``pending_mapping``, ``quarantined_row``;
 # "" when it is not): it counts in no money total until that is settled (audit/status.py turns
 # it into the ``held`` status; ``detail`` explains it).
 FINDING_COLUMNS = (*DISCREPANCY_COLUMNS, "key", "detail", "hold")
-HOLD_REASONS = ("source_missing", "pending_mapping", "quarantined_row")
-
-
-@dataclass(frozen=True)
-class MissingSource:
-    """A source the month expects that is absent, or whose dates do not cover the month."""
-
-    source: str  # e.g. "huntress organizations", "connectwise invoices"
-    vendor: str  # the vendor key (delivered sources) or the PSA family
-    role: str  # delivered, promised, billed, clients, catalogue
-    reason: str  # "missing" | "stale: <why>"
-    present_in: tuple[Period, ...] = ()  # the earlier months it was seen in
 
 
 @dataclass(frozen=True)
@@ -118,7 +108,10 @@ def assemble(
     tw: pd.DataFrame,
     unmapped: pd.DataFrame,
     unmapped_rows: pd.DataFrame,
+    product_map: pd.DataFrame,
+    *,
     discrepancies: pd.DataFrame | None = None,
+    missing: tuple[MissingSource, ...] = (),
     engine: str = "pandas",
     coverage_rows: pd.DataFrame | None = None,
 ) -> Reconciliation:
@@ -130,7 +123,9 @@ def assemble(
     Args:
         unmapped: :func:`unmapped_findings` output.
         unmapped_rows: vendor lines with a client but no product (their SKUs get suggestions).
+        product_map: read_product_map() (which vendor backs which product, for the holds).
         discrepancies: find_discrepancies(tw) when the caller has it already.
+        missing: the sources the month expects that are missing or stale.
         engine: which engine did the line-sized work ("pandas", "duckdb").
         coverage_rows: the DuckDB engine's vendor lines per vendor (its month.delivered holds
             only the lines behind the findings).
@@ -147,6 +142,11 @@ def assemble(
     findings = _finish(findings, clients, month, period)
     products = pd.concat([loaded.catalogue[["product_id", "description"]],
                           loaded.promised[["product_id", "description"]]])
+    suggested = client_suggestions(customers, clients, min_score=settings.fuzzy_min_score)
+    product_suggested = product_suggestions(unmapped_rows, products)
+    findings = explain_unmapped(findings, customers, clients, suggested, product_suggested)
+    findings = hold_findings(findings, missing, product_map, customers, suggested,
+                             loaded.quarantine)
     return Reconciliation(
         period=period,
         settings=settings,
@@ -155,13 +155,12 @@ def assemble(
         customers=customers,
         month=month,
         three_way=tw,
-        findings=findings,
-        client_suggestions=client_suggestions(
-            customers, clients, min_score=settings.fuzzy_min_score
-        ),
-        product_suggestions=product_suggestions(unmapped_rows, products),
+        findings=findings[list(FINDING_COLUMNS)],
+        client_suggestions=suggested,
+        product_suggestions=product_suggested,
         engine=engine,
         coverage_rows=coverage_rows,
+        missing=missing,
     )
 
 
@@ -186,7 +185,7 @@ def _finish(
                           for r in rows] if len(findings) else ""
     if "hold" not in findings:
         findings["hold"] = ""
-    return findings[list(FINDING_COLUMNS)]
+    return findings[[*FINDING_COLUMNS, "cust_key"]]  # cust_key: for explain_unmapped
 
 
 class _Row(dict):  # type: ignore[type-arg]
@@ -217,3 +216,49 @@ def describe(f: pd.Series) -> str:
         "unmapped_product": f"{f.vendor} SKU {f.vendor_sku!s} is not mapped to a product",
     }
     return texts.get(f["kind"], "")
+
+
+def _suggested(rows: pd.DataFrame, id_col: str, name_col: str) -> str:
+    best = rows.sort_values("rank").head(3)
+    return "; ".join(f"{n} ({i}, score {s})" for i, n, s in
+                     zip(best[id_col], best[name_col], best["score"], strict=True))
+
+
+def explain_unmapped(findings: pd.DataFrame, customers: pd.DataFrame, clients: pd.DataFrame,
+                     suggested: pd.DataFrame, product_suggested: pd.DataFrame
+                     ) -> pd.DataFrame:
+    """The detail of each unmapped finding: who the vendor customer (or SKU) is, what it
+    delivered and costs, whether its name is ambiguous, and the best suggestions with scores:
+    the same sentence in the CLI, the CSV, the notebooks and the report."""
+    out = findings.copy()
+    by_key = customers.set_index("cust_key")
+    names = clients.set_index("client_id")["client_name"]
+    norm_clients = clients.groupby("norm_name")["client_id"].agg(list)
+    for i in out.index[out["kind"].eq("unmapped_customer")]:
+        f = out.loc[i]
+        cust = by_key.loc[f["cust_key"]] if f["cust_key"] in by_key.index else None
+        name = str(cust["vendor_customer_name"]) if cust is not None else ""
+        ident = str(cust["vendor_customer_id"]) if cust is not None else f["vendor_customer"]
+        who = f"{name!r} (id {ident})" if name and ident else repr(name or ident)
+        cost = (f", cost at risk {f['impact']:,f} {f['currency']}"
+                if f["impact"] is not None and not pd.isna(f["impact"]) else "")
+        text = (f"{f['vendor']} customer {who} is not mapped to a client: "
+                f"{_n(f['vendor_qty'])} units of {f['vendor_sku'] or '?'}{cost}")
+        if cust is not None and cust["client_method"] == "ambiguous":
+            twins = norm_clients.get(normalise_name(name), [])
+            text += ("; its name matches several clients (" + ", ".join(
+                f"{names.get(c, c)} ({c})" for c in twins) + "): ambiguous, map it by id")
+        mine = suggested[suggested["vendor"].eq(cust["vendor"] if cust is not None else "")
+                         & suggested["vendor_customer_id"].eq(ident)
+                         & suggested["vendor_customer_name"].eq(name)]
+        if len(mine):
+            text += "; suggestions: " + _suggested(mine, "client_id", "client_name")
+        out.at[i, "detail"] = text
+    for i in out.index[out["kind"].eq("unmapped_product")]:
+        f = out.loc[i]
+        mine = product_suggested[product_suggested["vendor"].eq(f["vendor"])
+                                 & product_suggested["vendor_sku"].eq(f["vendor_sku"])]
+        if len(mine):
+            out.at[i, "detail"] = (f"{out.at[i, 'detail']}; suggestions: "
+                                   + _suggested(mine, "product_id", "description"))
+    return out

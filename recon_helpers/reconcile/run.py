@@ -14,14 +14,20 @@ import pandas as pd
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Settings, Workspace
 from recon_helpers.ingest.load import LoadedPeriod, load_period
-from recon_helpers.reconcile.discrepancies import unmapped_findings
+from recon_helpers.reconcile.discrepancies import unmapped_findings, unmapped_masks
 from recon_helpers.reconcile.engine_duckdb import choose_engine, reconcile_duckdb
+from recon_helpers.reconcile.expectations import missing_sources
+from recon_helpers.reconcile.holds import MissingSource
 from recon_helpers.reconcile.mapping import (
     assign_clients,
+    check_used_rows,
     customer_key,
     customers_of,
     known_clients,
+    known_products,
+    lower,
     read_client_map,
+    read_ignore_map,
     read_product_map,
 )
 from recon_helpers.reconcile.matching import MonthTables, delivered_month, promised_month, three_way
@@ -33,16 +39,31 @@ def reconcile(
     client_map: pd.DataFrame,
     product_map: pd.DataFrame,
     settings: Settings,
+    ignore_map: pd.DataFrame | None = None,
+    missing: tuple[MissingSource, ...] = (),
 ) -> Reconciliation:
     """Map and match one loaded month (pure: no files touched).
 
+    Args:
+        ignore_map: read_ignore_map() (vendor customers deliberately not billed).
+        missing: the sources the month expects that are missing or stale
+            (:func:`recon_helpers.reconcile.expectations.missing_sources`).
+
     Returns:
         Reconciliation whose ``findings`` has FINDING_COLUMNS, ordered stably.
+
+    Raises:
+        ConfigError: a mapping row the month uses names an unknown client or product.
     """
     period = loaded.period
     clients = known_clients(loaded.clients, loaded.promised, loaded.billed)
     keys = customer_key(loaded.delivered)  # once: map_customers and delivered_month need it
-    customers = assign_clients(customers_of(loaded.delivered, keys), clients, client_map)
+    customers = assign_clients(customers_of(loaded.delivered, keys), clients, client_map,
+                               ignore_map)
+    d = loaded.delivered
+    check_used_rows(customers, clients, client_map, ignore_map,
+                    set(zip(lower(d["vendor"]), lower(d["vendor_sku"]), strict=True)),
+                    product_map, known_products(loaded))
     month = MonthTables(
         delivered=delivered_month(loaded.delivered, customers, product_map, period, settings,
                                   cust_key=keys),
@@ -50,10 +71,9 @@ def reconcile(
         billed=loaded.billed,
     )
     tw = three_way(month, loaded.catalogue, product_map, settings)
-    unmapped = month.delivered[
-        month.delivered["client_id"].ne("") & month.delivered["product_id"].eq("")]
+    unmapped = month.delivered[unmapped_masks(month.delivered)["unmapped_product"]]
     return assemble(loaded, settings, clients, customers, month, tw,
-                    unmapped_findings(month.delivered), unmapped)
+                    unmapped_findings(month.delivered), unmapped, product_map, missing=missing)
 
 
 def reconcile_period(
@@ -83,4 +103,6 @@ def reconcile_period(
         read_client_map(workspace.clients_map),
         read_product_map(workspace.products_map),
         workspace.settings(),
+        read_ignore_map(workspace.ignore_map),
+        missing_sources(workspace, period, loaded),
     )

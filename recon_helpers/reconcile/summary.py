@@ -22,18 +22,28 @@ def _dsum(values: pd.Series) -> Decimal:
     return sum((v for v in values if isinstance(v, Decimal)), Decimal("0.00"))
 
 
+def _counted(findings: pd.DataFrame) -> pd.Series:
+    """True for findings that count in money totals: not held (reconcile/holds.py)."""
+    return findings["hold"].eq("") if "hold" in findings else pd.Series(True, findings.index)
+
+
 def impact_by_kind(findings: pd.DataFrame) -> pd.DataFrame:
     """Count and summed impact per kind and currency, in SPEC kind order.
 
+    Held findings are counted (``held``) but not summed: they count as money to bill or to
+    credit only once what they wait on is settled.
+
     Returns:
-        DataFrame (kind, currency, count, impact, to_bill, to_credit); impact columns Decimal.
+        DataFrame (kind, currency, count, impact, to_bill, to_credit, held); impact columns
+        Decimal.
     """
-    cols = ["kind", "currency", "count", "impact", "to_bill", "to_credit"]
+    cols = ["kind", "currency", "count", "impact", "to_bill", "to_credit", "held"]
     if findings.empty:
         return pd.DataFrame(columns=cols)
     rows = []
+    counted = _counted(findings)
     for (kind, cur), grp in findings.groupby(["kind", "currency"], sort=False):
-        imp = grp["impact"]
+        imp = grp.loc[counted[grp.index], "impact"]
         rows.append(
             {
                 "kind": kind,
@@ -42,6 +52,7 @@ def impact_by_kind(findings: pd.DataFrame) -> pd.DataFrame:
                 "impact": _dsum(imp),
                 "to_bill": _dsum(v for v in imp if isinstance(v, Decimal) and v > 0),
                 "to_credit": _dsum(v for v in imp if isinstance(v, Decimal) and v < 0),
+                "held": int((~counted[grp.index]).sum()),
             }
         )
     out = pd.DataFrame(rows, columns=cols)
@@ -58,7 +69,7 @@ def top_clients(findings: pd.DataFrame, n: int = 10) -> pd.DataFrame:
         DataFrame (client_id, client_name, currency, findings, impact, abs_impact).
     """
     cols = ["client_id", "client_name", "currency", "findings", "impact", "abs_impact"]
-    f = findings[findings["client_id"].ne("")]
+    f = findings[findings["client_id"].ne("") & _counted(findings)]
     if f.empty:
         return pd.DataFrame(columns=cols)
     rows = []
@@ -117,6 +128,7 @@ class Headline:
     """The month's headline figures: the report's first section and manifest.json's summary."""
 
     discrepancies: int
+    held: int  # counted in discrepancies, not in the money
     by_kind: tuple[tuple[str, int], ...]  # every SPEC kind, in SPEC order
     clients_affected: int
     by_currency: tuple[tuple[str, CurrencyTotals], ...]  # sorted by currency code
@@ -130,6 +142,7 @@ class Headline:
         """The JSON shape of manifest.json's ``summary`` (amounts as exact decimal text)."""
         return {
             "discrepancies": self.discrepancies,
+            "held": self.held,
             "by_kind": dict(self.by_kind),
             "clients_affected": self.clients_affected,
             "by_currency": {cur: {k: str(v) for k, v in vars(amounts).items()}
@@ -151,7 +164,8 @@ def headline(findings: pd.DataFrame, inventory: pd.DataFrame, clients: int) -> H
         clients: how many clients are in scope.
     """
     by_cur = []
-    for cur, grp in findings.groupby("currency"):
+    counted = _counted(findings)
+    for cur, grp in findings[counted].groupby("currency"):
         imp = [v for v in grp["impact"] if isinstance(v, Decimal)]
         by_cur.append((str(cur), CurrencyTotals(
             impact=sum(imp, Decimal("0.00")),
@@ -159,6 +173,7 @@ def headline(findings: pd.DataFrame, inventory: pd.DataFrame, clients: int) -> H
             to_credit=sum((v for v in imp if v < 0), Decimal("0.00")))))
     return Headline(
         discrepancies=len(findings),
+        held=int((~counted).sum()),
         by_kind=tuple((k, int((findings["kind"] == k).sum())) for k in DISCREPANCY_KINDS),
         clients_affected=int(findings.loc[findings["client_id"].ne(""), "client_id"].nunique()),
         by_currency=tuple(by_cur),

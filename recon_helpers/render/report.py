@@ -72,7 +72,8 @@ def build_manifest(ws: Workspace, rec: Reconciliation, parameters: Mapping[str, 
          "rows_quarantined": int(r.rows_quarantined), "origin": r.origin}
         for r in inv.itertuples(index=False)
     ]
-    files = {p.name: sha256_file(p) for p in (ws.clients_map, ws.products_map, ws.config_path)
+    paths = (ws.clients_map, ws.products_map, ws.ignore_map, ws.config_path)
+    files = {p.name: sha256_file(p) for p in paths
              if p.is_file()}
     return {
         "period": str(rec.period),
