@@ -145,8 +145,6 @@ def test_steady_month_under_month_end(tmp_path):
     assert_findings(reconcile(write_workspace(tmp_path / "data", month)), evaluate(month))
 
 
-@issue12("day_weighted counts a Microsoft cycle "
-         "10/15-11/14 as 17/31 of a month while the agreement counts 31/31")
 def test_day_weighted_on_a_consistent_book_adds_nothing(tmp_path):
     month = build_month(PERIOD, steady=True)
     settings = 'currency = "USD"\nmonth_rule = "day_weighted"\n'

@@ -193,6 +193,9 @@ class Month:
     lines: list[Line]
     truth: list[dict[str, str]]
     extra_unmapped: list[tuple[str, str, str, Decimal, Decimal]]  # vendor, id, name, qty, cost
+    # what day_weighted finds besides ``truth``: the mid-month changes the agreement and the
+    # invoice carry at their month-end state (billed for the whole month)
+    day_weighted_extra: list[dict[str, str]] = field(default_factory=list)
 
 
 def _identifier(name: str) -> str:
@@ -259,6 +262,20 @@ def _ensure(lines: list[Line], clients: list[Client], client: int, product: str)
         return ln
 
 
+def _weighted(qty: Decimal, days: int, month_days: int) -> Decimal:
+    """qty x days / month_days to the 4th decimal, half away from zero (proration.py)."""
+    scaled = abs(qty) * 10_000 * days * 2 + month_days
+    return (scaled // (2 * month_days) / Decimal(10_000)).copy_sign(qty)
+
+
+def _partial_month(period: str, ln: Line, delivered: Decimal) -> dict[str, str]:
+    """The day_weighted finding of a line whose weighted vendor quantity is ``delivered``
+    while the agreement (and the invoice) carry ``ln.agreed`` for the whole month."""
+    variance = delivered - ln.agreed  # type: ignore[operator]
+    kind = "under_billed" if variance > 0 else "over_billed"
+    return _truth(period, kind, ln, variance * ln.price)
+
+
 def _truth(
     period: str, kind: str, ln: Line | None, impact: Decimal | None, **extra: str
 ) -> dict[str, str]:
@@ -278,6 +295,7 @@ def _truth(
 def plant(period: str, lines: list[Line], clients: list[Client], month_index: int) -> Month:
     """Plant the month's discrepancies into a consistent book and record the ground truth."""
     truth: list[dict[str, str]] = []
+    weighted_extra: list[dict[str, str]] = []
     extra: list[tuple[str, str, str, Decimal, Decimal]] = []
     shift = month_index * 3  # other clients are hit each month, so trends move
 
@@ -327,12 +345,16 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
         ln.delivered = Decimal("3.4")
         truth.append(_truth(period, "under_billed", ln, Decimal("0.4") * ln.price))
 
-        ln = _ensure(
-            lines, clients, 9, "M365-BP"
-        )  # mid-month change, agreement updated: no finding
-        ln.seat_change_from = ln.delivered - 3
-        ln = _ensure(lines, clients, 13, "EXO-P1")  # Pax8 reduction with a credit line: no finding
+        # mid-month changes (agreement updated to the new count): no finding at month end;
+        # day_weighted sees the days before the change (31-day month: October)
+        ln = _ensure(lines, clients, 9, "M365-BP")  # seats added on the 14th (reversal pair)
+        ln.seat_change_from = old = ln.delivered - 3
+        weighted_extra.append(_partial_month(
+            period, ln, old - _weighted(old, 18, 31) + _weighted(ln.delivered, 18, 31)))
+        ln = _ensure(lines, clients, 13, "EXO-P1")  # Pax8 reduction with a credit from the 20th
         ln.credit = Decimal(2)
+        weighted_extra.append(_partial_month(
+            period, ln, ln.delivered + ln.credit - _weighted(ln.credit, 12, 31)))
 
     ln = _ensure(lines, clients, client(7), "EXO-P1")
     teams = (TEAMS_PHONE[0], TEAMS_PHONE[1], TEAMS_PHONE[2])
@@ -366,7 +388,7 @@ def plant(period: str, lines: list[Line], clients: list[Client], month_index: in
             vendor_customer=tenant,
         )
     )
-    return Month(period, lines, truth, extra)
+    return Month(period, lines, truth, extra, weighted_extra)
 
 
 def build_months(psa: str = "connectwise") -> list[Month]:

@@ -17,6 +17,22 @@ from recon_helpers.demo import exports as w
 from recon_helpers.demo.plan import PERIODS, PRODUCTS, build_months
 from recon_helpers.demo.psas import PSAS, psa_product_id
 
+WEIGHTED_TRUTH = "demo_ground_truth.day_weighted.csv"  # the planted findings under day_weighted
+
+
+def _write_truth(path: Path, months: list[list[dict[str, str]]], psa: str
+                 ) -> list[dict[str, str]]:
+    truth = [
+        {**t, "product_id": psa_product_id(psa, t["product_id"]) if t["product_id"] else ""}
+        for rows in months
+        for t in rows
+    ]
+    with path.open("w", newline="", encoding="utf-8") as fh:
+        writer = csv.DictWriter(fh, fieldnames=list(truth[0]))
+        writer.writeheader()
+        writer.writerows(truth)
+    return truth
+
 
 def write_demo(
     root: Path, *, force: bool = False, psa: str = "connectwise"
@@ -41,6 +57,7 @@ def write_demo(
         for name in (
             "recon.toml",
             "demo_ground_truth.csv",
+            WEIGHTED_TRUTH,
             "ledger.sqlite",
             "ledger.sqlite-wal",
             "ledger.sqlite-shm",
@@ -58,15 +75,8 @@ def write_demo(
     psa_products = {k: replace(p, product_id=psa_product_id(psa, k)) for k, p in PRODUCTS.items()}
     w.write_mappings(root / "mappings", clients, psa_products)
     w.write_config(root / "recon.toml", psa)
-    truth = [
-        {**t, "product_id": psa_product_id(psa, t["product_id"]) if t["product_id"] else ""}
-        for m in months
-        for t in m.truth
-    ]
-    with (root / "demo_ground_truth.csv").open("w", newline="", encoding="utf-8") as fh:
-        writer = csv.DictWriter(fh, fieldnames=list(truth[0]))
-        writer.writeheader()
-        writer.writerows(truth)
+    truth = _write_truth(root / "demo_ground_truth.csv", [m.truth for m in months], psa)
+    _write_truth(root / WEIGHTED_TRUTH, [m.truth + m.day_weighted_extra for m in months], psa)
     return {
         "periods": list(PERIODS),
         "latest_period": PERIODS[-1],

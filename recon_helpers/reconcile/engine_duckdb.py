@@ -76,6 +76,7 @@ from recon_helpers.reconcile.mapping import (
     read_product_map,
 )
 from recon_helpers.reconcile.matching import KEY, MonthTables, promised_month, three_way_from
+from recon_helpers.reconcile.proration import FULL_CYCLE_DAYS, RECURRING
 from recon_helpers.reconcile.result import Reconciliation, assemble
 
 
@@ -291,12 +292,26 @@ def _month_rows(con, product_map: pd.DataFrame, period: Period, settings: Settin
     con.execute("CREATE TABLE skumap AS SELECT * FROM skumap_in")
     con.unregister("skumap_in")
     first, last = (lit(d.isoformat()) + "::DATE" for d in (period.first, period.last))
+    source = "(SELECT *, charge_start AS weigh_start FROM dl)"
     if settings.month_rule == "month_end":
         wq = f"""CASE WHEN (charge_start IS NULL OR charge_start <= {last})
             AND (charge_end IS NULL OR charge_end >= {last}) THEN quantity ELSE 0 END"""
     else:  # day_weighted: quantity x days in the month / month days, half away from zero
+        # proration.weigh_from(): a subscription's first recurring full-cycle charge that
+        # starts inside the month counts from the 1st
+        kinds = ", ".join(lit(k) for k in sorted(RECURRING))
+        norm = "regexp_replace(lower(coalesce(charge_type, '')), '[\\s_-]', '', 'g')"
+        recurring = f"""(({norm} IN ({kinds}) OR {norm} LIKE 'recurring%')
+            AND charge_start IS NOT NULL AND charge_end IS NOT NULL
+            AND charge_end - charge_start + 1 >= {FULL_CYCLE_DAYS})"""
+        earliest = f"""min(CASE WHEN {recurring} AND charge_end >= {first} THEN charge_start
+            END) OVER (PARTITION BY vendor, vendor_customer_id, vendor_customer_name,
+                       vendor_sku)"""
+        source = f"""(SELECT *, CASE WHEN {recurring} AND charge_start > {first}
+            AND charge_start <= {last} AND charge_start = {earliest} THEN {first}
+            ELSE charge_start END AS weigh_start FROM dl)"""
         days = f"""greatest(least(coalesce(charge_end, {last}), {last})
-            - greatest(coalesce(charge_start, {first}), {first}) + 1, 0)"""
+            - greatest(coalesce(weigh_start, {first}), {first}) + 1, 0)"""
         month_days = f"({last} - {first} + 1)"
         wq = f"""sign(quantity) * ((abs(quantity)::HUGEINT * {days} * 2 + {month_days})
             // (2 * {month_days}))"""
@@ -304,11 +319,12 @@ def _month_rows(con, product_map: pd.DataFrame, period: Period, settings: Settin
         SELECT *, CASE WHEN unit_cost IS NULL THEN NULL ELSE (sign(wq::HUGEINT * unit_cost)
             * ((abs(wq::HUGEINT * unit_cost) * 2 + {QTY_SCALE}) // (2 * {QTY_SCALE})))::BIGINT
             END AS line_cost
-        FROM (SELECT dl.*, k.cust_key, k.client_id, k.client_method, s.sku_key, s.product_id,
-                s.upp_num, s.upp_den, ({wq})::BIGINT AS wq,
+        FROM (SELECT dl.* EXCLUDE (weigh_start), k.cust_key, k.client_id, k.client_method,
+                s.sku_key, s.product_id, s.upp_num, s.upp_den, ({wq})::BIGINT AS wq,
                 CASE WHEN dl.vendor_customer_id <> '' THEN dl.vendor_customer_id
                      ELSE dl.vendor_customer_name END AS vendor_customer
-              FROM dl JOIN custkeys k USING (vendor, vendor_customer_id, vendor_customer_name)
+              FROM {source} dl
+              JOIN custkeys k USING (vendor, vendor_customer_id, vendor_customer_name)
               JOIN skumap s USING (vendor, vendor_sku))""")
 
 

@@ -18,7 +18,7 @@ from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import QTY_SCALE
 from recon_helpers.core.workspace import Settings
 from recon_helpers.reconcile.mapping import apply_product_map, customer_key
-from recon_helpers.reconcile.proration import is_live, weighted_quantity
+from recon_helpers.reconcile.proration import is_live, weigh_from, weighted_quantity
 
 KEY = ["client_id", "product_id"]
 
@@ -65,8 +65,11 @@ def delivered_month(
         rows = rows.merge(cust, on="cust_key", how="left")
     rows["client_id"] = rows["client_id"].fillna("").astype(object)
     rows = apply_product_map(rows, product_map)
+    start = rows["charge_start"]
+    if settings.month_rule == "day_weighted":
+        start = weigh_from(rows, period)
     rows["wq"] = weighted_quantity(
-        rows["quantity"], rows["charge_start"], rows["charge_end"], period, settings.month_rule
+        rows["quantity"], start, rows["charge_end"], period, settings.month_rule
     )
     cost = rows["unit_cost"]
     line = pd.Series(pd.NA, index=rows.index, dtype="Int64")

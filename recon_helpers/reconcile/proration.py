@@ -6,6 +6,16 @@
   to the count at month end.
 * ``day_weighted``: quantity x days of the line's range inside the month / days in the month
   (rounded half away from zero to the 4th decimal). A line without dates counts fully.
+  A vendor's *recurring* charge (Microsoft ``cycleCharge`` / ``Cycle fee`` / ``Renew``, Pax8
+  ``subscription``, a distributor's ``Recurring:...``) bills a whole cycle that starts on the
+  subscription's anniversary, not on the 1st: a cycle 10/15-11/14 means the service ran
+  before the 15th too (the previous cycle, billed last month). So the earliest recurring
+  charge of a subscription (vendor, customer, SKU) that starts inside the month and spans a
+  full cycle (28 days or more) counts from the month's first day, unless an earlier recurring
+  charge of that subscription in the month's files covers those days. Seat changes
+  (``addQuantity`` / ``removeQuantity``), purchases (``New``), prorations and cancellations
+  count from their own start. A steady subscription then counts 31/31 in October, as its
+  agreement line does.
 
 Both rules apply the same way to vendor lines and agreement lines. A line is *live* in the
 month when its range overlaps it at all (SPEC: effective on or before the last day, not
@@ -22,6 +32,11 @@ import pandas as pd
 
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import MonthRule
+
+# charge types that bill a whole recurring cycle (normalised: lower case, no space, _ or -)
+RECURRING = frozenset({"cyclecharge", "cyclefee", "renew", "renewfee", "renewal",
+                       "subscription"})
+FULL_CYCLE_DAYS = 28
 
 
 def overlap_days(start: pd.Series, end: pd.Series, period: Period) -> tuple[np.ndarray, int]:
@@ -52,3 +67,26 @@ def weighted_quantity(
     num = np.abs(q) * days * 2 + month_days
     weighted = np.sign(q) * (num // (2 * month_days))
     return pd.Series(weighted, index=quantity.index, dtype="int64")
+
+
+def is_recurring(charge_type: pd.Series) -> pd.Series:
+    """True where the charge type bills a whole recurring cycle (see the module docstring)."""
+    norm = charge_type.fillna("").astype(str).str.lower().str.replace(r"[\s_-]", "", regex=True)
+    return norm.isin(RECURRING) | norm.str.startswith("recurring")
+
+
+def weigh_from(rows: pd.DataFrame, period: Period) -> pd.Series:
+    """The start each vendor line is weighed from under ``day_weighted``: ``charge_start``,
+    or the month's first day for a subscription's first recurring full-cycle charge that
+    starts inside the month (module docstring). ``rows`` has DELIVERED's columns."""
+    start, end = rows["charge_start"], rows["charge_end"]
+    first = pd.Timestamp(period.first)
+    recurring = (is_recurring(rows["charge_type"]) & start.notna() & end.notna()
+                 & ((end - start).dt.days + 1 >= FULL_CYCLE_DAYS))
+    keys = [rows["vendor"], rows["vendor_customer_id"], rows["vendor_customer_name"],
+            rows["vendor_sku"]]
+    earliest = start.where(recurring & (end >= first)).groupby(keys, dropna=False,
+                                                               sort=False).transform("min")
+    extend = recurring & (start > first) & (start <= pd.Timestamp(period.last)) & (
+        start == earliest)
+    return start.mask(extend, first)

@@ -159,7 +159,8 @@ def write_config(path: Path, psa: str = "connectwise") -> None:
     path.write_text(
         '# Settings of this workspace (see README "Configuration").\n'
         'currency = "USD"\n'
-        'month_rule = "month_end"   # or "day_weighted"\n\n'
+        'month_rule = "month_end"   # or "day_weighted" (planted findings then:\n'
+        "                           # demo_ground_truth.day_weighted.csv)\n\n"
         "[tolerance]\n"
         'quantity_abs = "0"\n'
         'quantity_pct = "0"\n'
