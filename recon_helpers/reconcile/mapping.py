@@ -76,8 +76,7 @@ def customer_ref(frame: pd.DataFrame) -> pd.Series:
     return frame["vendor"].str.lower() + "|" + ident.where(ident.ne(""), "name:" + named)
 
 
-def _contradictions(frame: pd.DataFrame, ref: pd.Series, target: str, path: Path,
-                    what: str) -> None:
+def _contradictions(frame: pd.DataFrame, ref: pd.Series, target: str, path: Path) -> None:
     """Refuse two rows giving one vendor customer (or SKU) different targets."""
     keyed = frame.assign(_ref=ref.to_numpy())
     for _, grp in keyed.groupby("_ref", sort=False):
@@ -85,7 +84,7 @@ def _contradictions(frame: pd.DataFrame, ref: pd.Series, target: str, path: Path
         if len(targets) > 1:
             a, b = targets.iloc[0], targets.iloc[1]
             raise ConfigError(
-                f"{path.name}: rows {a['row']} and {b['row']} map {what} "
+                f"{path.name}: rows {a['row']} and {b['row']} map "
                 f"{_named(a)} to different {target}s: {a[target]} (row {a['row']}) and "
                 f"{b[target]} (row {b['row']}); keep one of them")
 
@@ -114,7 +113,7 @@ def read_client_map(path: Path) -> pd.DataFrame:
             raise ConfigError(
                 f"{path.name}:{r['row']}: give vendor_customer_id or vendor_customer_name"
             )
-    _contradictions(frame, customer_ref(frame), "client_id", path, "the vendor customer")
+    _contradictions(frame, customer_ref(frame), "client_id", path)
     return frame
 
 
@@ -166,8 +165,7 @@ def read_product_map(path: Path) -> pd.DataFrame:
     if dup.any():
         rows = frame.loc[dup, "row"].tolist()
         raise ConfigError(f"{path.name}: rows {rows} map the same vendor SKU to the same product")
-    _contradictions(frame, frame["vendor"] + "|" + frame["sku_key"], "product_id", path,
-                    "the vendor SKU")
+    _contradictions(frame, frame["vendor"] + "|" + frame["sku_key"], "product_id", path)
     return frame
 
 
