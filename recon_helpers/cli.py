@@ -50,18 +50,12 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def _print_blockers(rec) -> None:  # type: ignore[no-untyped-def]
-    """What the auditor must see before any figure: missing or stale sources and unmapped
-    vendor customers, with how many findings wait on them."""
-    from recon_helpers.reconcile.expectations import describe_missing
-
-    for missing in rec.missing:
-        print(describe_missing(missing))
-    unmapped = rec.customers[rec.customers["client_method"].isin(["", "ambiguous"])]
-    if len(unmapped):
-        waiting = int(rec.findings["hold"].eq("pending_mapping").sum())
-        print(f"unmapped customers: {len(unmapped)} ({waiting} findings wait on them; "
-              f"recon map --period {rec.period} lists them with suggestions)")
-    if len(rec.missing) or len(unmapped):
+    """What the auditor must see before any figure: missing or stale sources, unmapped vendor
+    customers with how many findings wait on them, held findings."""
+    lines = rec.blockers().lines(rec.period)
+    for line in lines:
+        print(line)
+    if lines:
         print()
 
 
@@ -88,11 +82,10 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         print(_table(q.groupby(["file", "reason"]).size().rename("rows").reset_index()))
     print("\nMapping coverage:")
     print(_table(rec.coverage()))
-    ignored = rec.customers[rec.customers["client_method"].eq("ignored")]
+    ignored = rec.blockers().ignored
     if len(ignored):
         print(f"\nIgnored vendor customers (mappings/ignore.csv): {len(ignored)}")
-        print(_table(ignored[["vendor", "vendor_customer_id", "vendor_customer_name",
-                              "ignore_reason"]]))
+        print(_table(ignored))
     n_held = int(rec.findings["hold"].ne("").sum())
     print(f"\nDiscrepancies: {len(rec.findings)}")
     if n_held:

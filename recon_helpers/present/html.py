@@ -54,6 +54,10 @@ CSS = """<style type="text/css">
 .recon-card .value { font-size: 20px; font-weight: 700; }
 .recon-card .label { font-size: 12px; color: #555; }
 .recon-note { background: #f6f8fa; border-left: 3px solid #888; padding: 4px 10px; }
+.recon-blockers { background: #fff4e5; border-left: 4px solid #c25e00; padding: 6px 12px;
+  margin: 8px 0; }
+.recon-blockers ul { margin: 4px 0 0; }
+.recon-clear { border-left: 4px solid #2e7d32; padding: 4px 10px; }
 </style>"""
 
 

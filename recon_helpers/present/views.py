@@ -44,6 +44,26 @@ def month_line(rec: Reconciliation, ctx: ReportContext) -> Html:
     )
 
 
+def blockers(rec: Reconciliation) -> Html:
+    """What to settle before reading any figure: missing or stale sources, unmapped
+    customers (and the findings waiting on them), unmapped SKUs, held findings; or a line
+    saying the month's inputs are complete and every vendor customer is mapped."""
+    b = rec.blockers()
+    if b.clear:
+        return Html('<p class="recon-clear" data-blockers="0">Inputs complete: every expected '
+                    "source is present and every vendor customer and SKU is mapped.</p>")
+    items = "".join(f"<li>{html.escape(line)}</li>" for line in b.lines(rec.period))
+    return Html(f'<div class="recon-blockers" data-blockers="{len(b.lines(rec.period))}">'
+                f"<strong>Settle these first</strong><ul>{items}</ul></div>")
+
+
+def ignored(rec: Reconciliation) -> Table:
+    """Vendor customers mappings/ignore.csv sets aside (not billed), with the reason."""
+    frame = rec.blockers().ignored
+    return Table(frame, f"{len(frame)} vendor customer(s) ignored (mappings/ignore.csv): they "
+                 "raise no finding", "No vendor customer is ignored.")
+
+
 # --- record keeping ----------------------------------------------------------------------
 
 

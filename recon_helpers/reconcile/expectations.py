@@ -219,15 +219,3 @@ def missing_sources(workspace: Workspace, period: Period,
                 out.append(MissingSource(now["delivered"][name], name, role, f"stale: {why}",
                                          tuple(months)))
     return tuple(out)
-
-
-def describe_missing(m: MissingSource) -> str:
-    """One line for the summary: ``missing: huntress organizations, present in 2026-08 and
-    2026-09``."""
-    seen = [str(p) for p in m.present_in]
-    where = (f", present in {', '.join(seen[:-1])} and {seen[-1]}" if len(seen) > 1
-             else f", present in {seen[0]}" if seen else ", declared in recon.toml [expect]")
-    if m.reason == "missing":
-        return f"missing: {m.source}{where}"
-    return f"stale: {m.source} ({m.reason.removeprefix('stale: ')}){where}"
-

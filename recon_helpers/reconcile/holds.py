@@ -45,6 +45,17 @@ class MissingSource:
     present_in: tuple[Period, ...] = ()  # the earlier months it was seen in
 
 
+def describe_missing(m: MissingSource) -> str:
+    """One line for the summary: ``missing: huntress organizations, present in 2026-08 and
+    2026-09``."""
+    seen = [str(p) for p in m.present_in]
+    where = (f", present in {', '.join(seen[:-1])} and {seen[-1]}" if len(seen) > 1
+             else f", present in {seen[0]}" if seen else ", declared in recon.toml [expect]")
+    if m.reason == "missing":
+        return f"missing: {m.source}{where}"
+    return f"stale: {m.source} ({m.reason.removeprefix('stale: ')}){where}"
+
+
 QUANTITY_KINDS = ("billed_not_delivered", "over_billed", "under_billed")
 MAPPING_KINDS = ("billed_not_delivered", "over_billed")
 ORDER = ("source_missing", "quarantined_row", "pending_mapping")

@@ -16,7 +16,8 @@ from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
 from recon_helpers.core.workspace import Settings
 from recon_helpers.ingest.load import LoadedPeriod
 from recon_helpers.reconcile.discrepancies import RULE_COLUMNS, find_discrepancies, order_findings
-from recon_helpers.reconcile.holds import MissingSource, hold_findings
+from recon_helpers.reconcile.holds import ORDER as HOLD_ORDER
+from recon_helpers.reconcile.holds import MissingSource, describe_missing, hold_findings
 from recon_helpers.reconcile.lineage import finding_sources
 from recon_helpers.reconcile.matching import MonthTables
 from recon_helpers.reconcile.names import normalise_name
@@ -27,6 +28,39 @@ from recon_helpers.reconcile.summary import Headline, headline
 # "" when it is not): it counts in no money total until that is settled (audit/status.py turns
 # it into the ``held`` status; ``detail`` explains it).
 FINDING_COLUMNS = (*DISCREPANCY_COLUMNS, "key", "detail", "hold")
+
+
+@dataclass(frozen=True)
+class Blockers:
+    """What stands between the month and its sign-off, before any figure is read: missing or
+    stale sources, unmapped (or ambiguous) vendor customers with the findings waiting on them,
+    held findings by reason, and the vendor customers ignore.csv sets aside."""
+
+    missing: tuple[str, ...]  # describe_missing() lines
+    unmapped_customers: int
+    waiting_on_mapping: int  # findings held pending_mapping
+    unmapped_skus: int
+    held: tuple[tuple[str, int], ...]  # (reason, findings), in holds.ORDER
+    ignored: pd.DataFrame  # vendor, vendor_customer_id, vendor_customer_name, ignore_reason
+
+    @property
+    def clear(self) -> bool:
+        """Nothing missing, unmapped or held."""
+        return not (self.missing or self.unmapped_customers or self.unmapped_skus or self.held)
+
+    def lines(self, period: Period) -> list[str]:
+        """The sentences the CLI prints and the report leads with."""
+        out = list(self.missing)
+        if self.unmapped_customers:
+            out.append(f"unmapped customers: {self.unmapped_customers} "
+                       f"({self.waiting_on_mapping} findings wait on them; "
+                       f"recon map --period {period} lists them with suggestions)")
+        if self.unmapped_skus:
+            out.append(f"unmapped SKUs: {self.unmapped_skus} (recon map --period {period})")
+        if self.held:
+            out.append("held findings (counted in no total until settled): " + ", ".join(
+                f"{n} {reason}" for reason, n in self.held))
+        return out
 
 
 @dataclass(frozen=True)
@@ -63,6 +97,22 @@ class Reconciliation:
                       fill_value=0)
         cust.columns = [f"customers_{c}" for c in cust.columns]
         return rows.join(cust).reset_index()
+
+    def blockers(self) -> Blockers:
+        """What the auditor must settle first (:class:`Blockers`)."""
+        f, cust = self.findings, self.customers
+        reasons = f["hold"][f["hold"].ne("")].value_counts()
+        return Blockers(
+            missing=tuple(describe_missing(m) for m in self.missing),
+            unmapped_customers=int(cust["client_method"].isin(["", "ambiguous"]).sum()),
+            waiting_on_mapping=int(f["detail"].str.contains("pending_mapping:",
+                                                            regex=False).sum()),
+            unmapped_skus=int(f["kind"].eq("unmapped_product").sum()),
+            held=tuple((r, int(reasons[r])) for r in HOLD_ORDER if r in reasons),
+            ignored=cust.loc[cust["client_method"].eq("ignored"),
+                             ["vendor", "vendor_customer_id", "vendor_customer_name",
+                              "ignore_reason"]].reset_index(drop=True),
+        )
 
     def check_clients(self, client_ids: Sequence[str], what: str) -> None:
         """Refuse client ids the month does not know.
