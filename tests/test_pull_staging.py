@@ -9,7 +9,6 @@ import shutil
 from pathlib import Path
 
 import pytest
-from recon_helpers.ingest.sources import sources_of_file
 
 from recon_helpers.connect import staging
 from recon_helpers.connect.provenance import PULL_LOG, origins
@@ -18,6 +17,7 @@ from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.ingest.load import load_file, load_period
 from recon_helpers.ingest.readers import read_raw
+from recon_helpers.ingest.sources import sources_of_file
 
 FORMATS = Path(__file__).parent / "fixtures" / "formats"
 

@@ -79,10 +79,12 @@ def test_marks_and_overview_show_the_decision_text(demo_month, demo_ws) -> None:
                        rec=rec)
     resolution.resolve(ws, PERIOD, escalated, "escalate", "ask the AM", "Alice", rec=rec)
     marked = resolution.mark_findings(rec.findings, ws, PERIOD).set_index("key")
-    assert list(marked.columns[-4:]) == ["status", "decision", "decided_by", "decided_at"]
+    assert list(marked.columns[-5:]) == ["status", "decision", "decided_by", "decided_at",
+                                         "status_detail"]
     assert marked.loc[accepted, ["status", "decision", "decided_by"]].tolist() == [
         "resolved", "accept: trial <until> Nov", "Alice"]
-    assert marked.loc[adjusted, "decision"] == "adjust_agreement to 3.4"
+    # an agreement change holds from the first day of the next month unless told otherwise
+    assert marked.loc[adjusted, "decision"] == "adjust_agreement to 3.4 from 2026-11-01"
     assert marked.loc[escalated, ["status", "decision"]].tolist() == [
         "open", "escalate: ask the AM"]
     status = resolution.status_table(rec.findings, ws, PERIOD)
@@ -90,7 +92,8 @@ def test_marks_and_overview_show_the_decision_text(demo_month, demo_ws) -> None:
     assert "9 open, 2 resolved of 11 discrepancies" in page
     assert "accept: trial &lt;until&gt; Nov" in page and "<until>" not in page
     decided = decided_frame(status)
-    assert set(decided["decision"]) == {"accept: trial <until> Nov", "adjust_agreement to 3.4",
+    assert set(decided["decision"]) == {"accept: trial <until> Nov",
+                                        "adjust_agreement to 3.4 from 2026-11-01",
                                         "escalate: ask the AM"}
     assert all(re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", t)
                for t in decided["decided_at"])

@@ -117,6 +117,7 @@ def seal_state(entries: Sequence[Entry]) -> SealState:
                 status, preparer, reviewer = "prepared", entry, None
             else:
                 status, reviewer = "signed", entry
+        # only a new decision reopens a seal: "apply" entries carry out decisions it covers
         elif entry.entry_type == "decision" and latest is not None:
             after.append(entry)
             status, preparer, reviewer = "reopened", None, None
