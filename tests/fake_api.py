@@ -64,6 +64,8 @@ class FakeApi:
         self.requests: list[Seen] = []
         self.base = ""
         self.holds: list[threading.Event] = []
+        # answers requests no route is scripted for (a stateful fake PSA: tests/fake_psa.py)
+        self.fallback: Callable[[Seen], Reply] | None = None
         self._lock = threading.Lock()
 
     def add(self, method: str, path: str, *replies: Reply | Callable[[Seen], Reply]) -> None:
@@ -91,9 +93,12 @@ class FakeApi:
         with self._lock:
             self.requests.append(seen)
             queue = self.routes.get((seen.method, seen.path))
-            if not queue:
+            fallback = self.fallback
+            reply = queue.popleft() if queue else None
+        if reply is None:
+            if fallback is None:
                 return Reply(599, {"fake": f"unexpected {seen.method} {seen.target}"})
-            reply = queue.popleft()
+            return fallback(seen)
         return reply(seen) if callable(reply) else reply
 
 

@@ -146,6 +146,27 @@ def open_items(status: pd.DataFrame) -> pd.DataFrame:
 # --- recording ------------------------------------------------------------------------------
 
 
+def findings_of_kind(findings: pd.DataFrame, period: Period, kind: str,
+                     client_id: str | None = None, product_id: str | None = None) -> list[str]:
+    """The keys of every finding of ``kind`` (of one client and / or product when given).
+
+    Raises:
+        UsageError: an unknown kind, or no such finding in the month.
+    """
+    if kind not in DISCREPANCY_KINDS:
+        raise UsageError(f"kind {kind!r} is not one of {', '.join(DISCREPANCY_KINDS)}")
+    chosen = findings[findings["kind"].eq(kind)]
+    if client_id:
+        chosen = chosen[chosen["client_id"].eq(client_id)]
+    if product_id:
+        chosen = chosen[chosen["product_id"].eq(product_id)]
+    if chosen.empty:
+        raise UsageError(f"no {kind} finding in {period}"
+                         + (f" for client {client_id}" if client_id else "")
+                         + (f" of product {product_id}" if product_id else ""))
+    return list(dict.fromkeys(chosen["key"]))
+
+
 def _scalar(value: Any) -> Any:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None

@@ -35,7 +35,7 @@ from recon_helpers.connect.paging import (
 )
 from recon_helpers.connect.secrets import KeyringGet, credentials, how_to_configure
 from recon_helpers.connect.settings import pull_settings
-from recon_helpers.core.errors import ApiError, UsageError
+from recon_helpers.core.errors import UsageError
 
 WRITABLE = ("connectwise", "autotask")
 HINTS = {
@@ -147,17 +147,3 @@ def open_psa(
         api = client(base.rstrip("/") + "/", autotask.auth(secret))
     return PsaApi(psa, api, session)
 
-
-def returned_id(response: ApiResponse) -> str:
-    """The id the PSA gave the written object: ConnectWise ``id``, Autotask ``itemId``.
-
-    Raises:
-        ApiError: the body is not the documented object.
-    """
-    doc = exact_json(response.content) if response.content else None
-    value = doc.get("id", doc.get("itemId")) if isinstance(doc, dict) else None
-    if value in (None, ""):
-        raise ApiError(response.entry.get("source", "psa"), response.entry.get("endpoint", ""),
-                       "the write was answered without the object's id (id / itemId)",
-                       response.status)
-    return str(value)
