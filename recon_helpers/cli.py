@@ -236,17 +236,17 @@ def cmd_adjustments(args: argparse.Namespace) -> int:
     return 0
 
 
-def _finding_keys(rec, args: argparse.Namespace) -> list[str]:  # type: ignore[no-untyped-def]
-    """The keys ``recon resolve`` decides: --key ..., or every finding of --kind (filtered)."""
-    from recon_helpers.audit.status import findings_of_kind
+def _check_resolve(args: argparse.Namespace, period: Period) -> None:
+    """Refuse a bad ``recon resolve`` before the month is loaded."""
+    from recon_helpers.audit.decisions import decision_payload
 
     if bool(args.keys) == bool(args.kind):
         raise UsageError("give either --key KEY (repeatable) or --kind KIND")
     if args.keys and (args.client or args.product):
         raise UsageError("--client and --product select with --kind, not with --key")
-    if args.keys:
-        return list(dict.fromkeys(args.keys))
-    return findings_of_kind(rec.findings, rec.period, args.kind, args.client, args.product)
+    if args.kind:  # with --key the kind (and so the rules) is known once loaded
+        decision_payload(period, args.action, args.note or "", kind=args.kind,
+                         new_quantity=args.new_quantity, effective_date=args.effective)
 
 
 def _refresh_signoff_page(ws: Workspace, period: Period) -> None:
@@ -260,12 +260,14 @@ def _refresh_signoff_page(ws: Workspace, period: Period) -> None:
 
 def cmd_resolve(args: argparse.Namespace) -> int:
     """Record one decision on one finding, or on every finding of a kind (exit 2 if refused)."""
-    from recon_helpers.audit.status import resolve_many
+    from recon_helpers.audit.status import findings_of_kind, resolve_many
     from recon_helpers.reconcile.run import reconcile_period
 
     ws, period = _workspace(args), _period(args)
+    _check_resolve(args, period)
     rec = reconcile_period(ws, period)
-    keys = _finding_keys(rec, args)
+    keys = (list(dict.fromkeys(args.keys)) if args.keys else
+            findings_of_kind(rec.findings, period, args.kind, args.client, args.product))
     entries = resolve_many(ws, period, keys, args.action, args.note or "", args.actor,
                            new_quantity=args.new_quantity, effective_date=args.effective,
                            rec=rec)

@@ -14,6 +14,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -148,6 +149,13 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def fake_api() -> Iterator[FakeApi]:
     """A running fake API server on 127.0.0.1 (a free port); stopped at teardown."""
+    with running_api() as api:
+        yield api
+
+
+@contextmanager
+def running_api() -> Iterator[FakeApi]:
+    """The fake API server for the duration of a block (the ``fake_api`` fixture's body)."""
     api = FakeApi()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
     server.daemon_threads = True

@@ -4,17 +4,25 @@ from __future__ import annotations
 
 import copy
 import json
+import sqlite3
 from decimal import Decimal
+from typing import NamedTuple
 
 import pytest
 
 from recon_helpers.audit.apply_log import read_states
 from recon_helpers.audit.ledger import Ledger
+from recon_helpers.audit.signoff import seal_state
 from recon_helpers.audit.status import status_table
 from recon_helpers.billing.adjustments import adjustments
+from recon_helpers.billing.apply import apply_changes
 from recon_helpers.billing.writeback import plan_frame, undo_for
 from recon_helpers.cli import main
 from recon_helpers.core.errors import UsageError
+from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.signoff import signoff_page
+from recon_helpers.present.writeback import ApplyUI
+from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
 from tests.apply_helpers import (
     PERIOD,
@@ -30,6 +38,13 @@ from tests.fake_vendors import CW, SECRETS, every_secret_form
 GRANITE, LAKESIDE, JUNIPER = 50147, 50150, 50048  # the demo's additions of the findings
 
 
+class Case(NamedTuple):
+    ws: Workspace
+    fake: FakeConnectWise
+    rec: Reconciliation
+    seqs: list[int]
+
+
 @pytest.fixture
 def cw(demo_ws, fake_api, rec):  # type: ignore[no-untyped-def]
     """The demo workspace pointed at a fake ConnectWise seeded from its own month, with four
@@ -43,11 +58,11 @@ def cw(demo_ws, fake_api, rec):  # type: ignore[no-untyped-def]
             decide(ws, rec, "billed_not_delivered", "JUNIPERS09", "adjust_agreement", "0"),
             decide(ws, rec, "over_billed", "HARBORVI07", "accept", note="trial"),
             decide(ws, rec, "invoice_mismatch", "KEYSTONE10", "adjust_invoice", "10")]
-    return ws, fake, rec, seqs
+    return Case(ws, fake, rec, seqs)
 
 
 def test_the_plan_is_the_decisions_and_sends_nothing(cw, fake_api, capsys) -> None:
-    ws, fake, rec, seqs = cw
+    ws, rec, seqs = cw.ws, cw.rec, cw.seqs
     frame = plan_frame(the_plan(ws, rec))
     assert frame[["decision_seq", "object", "field", "current", "new", "effective_date",
                   "state"]].values.tolist() == [
@@ -67,7 +82,7 @@ def test_the_plan_is_the_decisions_and_sends_nothing(cw, fake_api, capsys) -> No
 
 
 def test_apply_changes_exactly_the_planned_objects(cw, fake_api) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
     before = copy.deepcopy(fake.additions)
     results = run_apply(ws, the_plan(ws, rec))
     assert [r.outcome for r in results] == ["applied"] * 4
@@ -102,7 +117,7 @@ def test_apply_changes_exactly_the_planned_objects(cw, fake_api) -> None:
 
 def test_applied_shows_in_status_and_adjustments_and_is_never_sent_twice(cw, fake_api,
                                                                         capsys) -> None:
-    ws, fake, rec, seqs = cw
+    ws, rec = cw.ws, cw.rec
     run_apply(ws, the_plan(ws, rec))
     status = status_table(rec.findings, ws, PERIOD).set_index("key")
     granite = key_of(rec, "under_billed", "GRANITEC06")
@@ -122,7 +137,7 @@ def test_applied_shows_in_status_and_adjustments_and_is_never_sent_twice(cw, fak
 
 
 def test_a_change_made_since_the_data_is_a_conflict_and_nothing_is_sent(cw) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
     changes = the_plan(ws, rec)
     fake.additions[GRANITE]["quantity"] = 11  # someone edits the PSA between plan and apply
     fake.touch(fake.additions[LAKESIDE])  # another field changed: lastUpdated moved
@@ -141,7 +156,7 @@ def test_a_change_made_since_the_data_is_a_conflict_and_nothing_is_sent(cw) -> N
 @pytest.mark.parametrize(("mode", "sends"), [
     ("429", 2), ("500", 2), ("500+", 1), ("timeout+", 1), ("drop+", 1)])
 def test_faults_are_retried_without_a_double_write(cw, mode: str, sends: int) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
     changes = [c for c in the_plan(ws, rec) if c.op == "new_line"]  # a POST: not idempotent
     fake.fail(mode)
     [result] = run_apply(ws, changes)
@@ -160,7 +175,7 @@ def test_faults_are_retried_without_a_double_write(cw, mode: str, sends: int) ->
 
 
 def test_refused_and_unverified_writes_fail_and_are_not_retried(cw) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
     changes = the_plan(ws, rec)
     fake.fail("409", "ignore")
     results = run_apply(ws, changes)
@@ -174,7 +189,7 @@ def test_refused_and_unverified_writes_fail_and_are_not_retried(cw) -> None:
 
 
 def test_undo_restores_the_earlier_values(cw) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
     results = run_apply(ws, the_plan(ws, rec))
     for result in results:
         [undone] = run_apply(ws, [undo_for(read_states(ws, PERIOD), result.seq)])
@@ -194,7 +209,7 @@ def test_undo_restores_the_earlier_values(cw) -> None:
 
 
 def test_undo_checks_the_psa_too(cw) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
     [first, *_] = run_apply(ws, the_plan(ws, rec))
     fake.additions[GRANITE]["quantity"] = 14
     [undone] = run_apply(ws, [undo_for(read_states(ws, PERIOD), first.seq)])
@@ -205,7 +220,7 @@ def test_undo_checks_the_psa_too(cw) -> None:
 
 def test_cli_apply_limit_only_and_no_secret_anywhere(cw, fake_api, capsys,
                                                     monkeypatch) -> None:
-    ws, fake, rec, seqs = cw
+    ws, fake = cw.ws, cw.fake
     for name, value in SECRETS.items():
         monkeypatch.setenv(name, value)
     base = ["apply", "--workspace", str(ws.root), "--period", "2026-10"]
@@ -226,10 +241,8 @@ def test_cli_apply_limit_only_and_no_secret_anywhere(cw, fake_api, capsys,
 
 
 def test_missing_credentials_stop_before_anything_is_sent(cw, fake_api) -> None:
-    ws, fake, rec, seqs = cw
+    ws, rec = cw.ws, cw.rec
     with pytest.raises(UsageError, match="RECON_CONNECTWISE_PRIVATE_KEY"):
-        from recon_helpers.billing.apply import apply_changes
-
         apply_changes(ws, PERIOD, the_plan(ws, rec), "alice",
                       environ={"RECON_CONNECTWISE_PUBLIC_KEY": "x"},
                       keyring_get=lambda s, n: None)
@@ -237,7 +250,7 @@ def test_missing_credentials_stop_before_anything_is_sent(cw, fake_api) -> None:
 
 
 def test_a_quantity_change_waits_for_its_date_on_connectwise(cw, rec) -> None:
-    ws, fake, _, seqs = cw
+    ws = cw.ws
     decide(ws, rec, "under_billed", "GRANITEC06", "adjust_agreement", "13",
            effective="2027-01-01")
     changes = the_plan(ws, reconcile_period(ws, PERIOD))
@@ -250,3 +263,44 @@ def _apply_payloads(ws) -> list[dict]:  # type: ignore[no-untyped-def]
     with Ledger(ws.ledger_path) as book:
         return [json.loads(json.dumps(e.payload)) for e in book.entries(PERIOD)
                 if e.entry_type == "apply"]
+
+
+def test_notebook_apply_step_needs_a_tick_then_applies(cw, fake_api, monkeypatch) -> None:
+    ws, fake, rec = cw.ws, cw.fake, cw.rec
+    for name, value in SECRETS.items():
+        monkeypatch.setenv(name, value)
+    ui = ApplyUI(ws, PERIOD, rec, actor="Alice Martin")
+    assert 'data-ready="4"' in ui.view.value and "addition 50147" in ui.view.value
+    assert 'data-ready="4"' in ui._repr_mimebundle_()["text/html"]  # the static fallback
+    ui.apply.click()
+    assert "nothing was sent" in ui.message.value and fake_api.requests == []
+    ui.checked.value = True
+    ui.apply.click()
+    assert ui.message.value.count(">applied<") == 4 and len(fake.writes()) == 4
+    assert ui.apply.disabled and 'data-ready="0"' in ui.view.value
+    assert "Written back so far" in ui.view.value and "90001" in ui.view.value
+
+
+def test_apply_entries_never_reopen_a_signed_month_and_verify_checks_them(cw) -> None:
+    ws, rec = cw.ws, cw.rec
+    with Ledger(ws.ledger_path) as book:  # the decisions are signed off, then carried out
+        for role, name in (("preparer", "Alice Martin"), ("reviewer", "Bob Okafor")):
+            book.append("signoff", PERIOD, f"signoff:{role}", {"role": role, "name": name},
+                        name)
+    run_apply(ws, the_plan(ws, rec))
+    with Ledger(ws.ledger_path) as book:
+        assert seal_state(book.entries(PERIOD)).status == "signed"
+        assert book.verify() == []
+    page = signoff_page(ws, PERIOD)
+    assert "Written back to the PSA" in page and "ConnectWise agreement 1006 addition 50147" in page
+    assert 'data-signoff-status="signed"' in page
+    con = sqlite3.connect(ws.ledger_path)
+    con.execute("DROP TRIGGER entries_no_update")
+    edited = con.execute("SELECT seq FROM entries WHERE entry_type = 'apply' AND payload LIKE "
+                         "'%\"outcome\":\"applied\"%' ORDER BY seq LIMIT 1").fetchone()[0]
+    con.execute("UPDATE entries SET payload = replace(payload, '\"new\":\"12\"', "
+                "'\"new\":\"13\"') WHERE seq = ?", (edited,))
+    con.commit()
+    con.close()
+    with Ledger(ws.ledger_path) as book:
+        assert f"entry seq {edited} was edited" in book.verify()

@@ -129,10 +129,14 @@ def test_rendered_resolution_page_is_static_and_offline(tmp_path_factory) -> Non
     assert 'class="recon-decisions" data-open="11"' in page  # the static decision panel
     assert "widget-view+json" not in page and "unpkg.com" not in page
     nb = nbformat.read(folder / "03_resolution.ipynb", as_version=4)
-    step = nb.cells[-1]  # 3.4: the live widgets in JupyterLab, the panel as fallback
-    assert "ResolutionUI" in step.source
-    data = step.outputs[0]["data"]
-    assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)
+    # 3.4 and 3.5: the live widgets in JupyterLab, static panels as the fallback
+    for name in ("ResolutionUI", "ApplyUI"):
+        [step] = [c for c in nb.cells if c.cell_type == "code" and name in c.source]
+        data = step.outputs[0]["data"]
+        assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)
+    # the rendered page shows the write-back plan only: no button, nothing sent
+    assert 'class="recon-apply-plan" data-ready="0"' in page
+    assert "Nothing to write back" in page and "I have checked the plan" not in page
 
 
 @pytest.mark.notebooks
