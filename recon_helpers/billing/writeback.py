@@ -191,6 +191,9 @@ def change_for(rec: Reconciliation, seq: int, key: str, values: Mapping[str, Any
                  else default_effective(rec.period))
     base = Change(decision_change(seq), seq, key, client, product, new=text(new),
                   effective_date=effective.isoformat())
+    if not client or not product:
+        return _manual(base, "the decision was recorded without its finding's client and "
+                       "product (record it with resolve)")
     lines, standing = _month_end_lines(rec, client, product, str(values.get("currency") or ""))
     objects = standing[["psa", "psa_agreement_id", "psa_line_id"]].drop_duplicates()
     if len(objects) > 1:
