@@ -316,6 +316,9 @@ def cmd_apply(args: argparse.Namespace) -> int:
                             print(f"  {r.outcome:8} {r.change.object}: {r.detail}"
                                   + (f" [ledger seq {r.seq}]" if r.seq else "")))
     _refresh_signoff_page(ws, period)
+    if not results:
+        print("nothing was ready to apply; no request was sent")
+        return 0
     bad = [r for r in results if r.outcome != "applied"]
     print(f"applied {len(results) - len(bad)} of {len(results)}; "
           f"{len(bad)} not (conflict, failed or unknown: see above; a rerun reads the PSA "

@@ -110,8 +110,9 @@ def test_apply_changes_exactly_the_planned_objects(cw, fake_api) -> None:
         outcomes = [e.payload for e in book.entries(PERIOD)
                     if e.entry_type == "apply" and e.payload["phase"] == "outcome"]
         assert book.verify() == []
-    assert [(o["psa_id"], o["status"]) for o in outcomes] == [
-        (str(GRANITE), 200), (str(LAKESIDE), 200), ("90001", 201), (str(JUNIPER), 200)]
+    assert [(o["psa_id"], o["status"], o["client_id"]) for o in outcomes] == [
+        (str(GRANITE), 200, "GRANITEC06"), (str(LAKESIDE), 200, "LAKESIDE11"),
+        ("90001", 201, "IRONWOOD08"), (str(JUNIPER), 200, "JUNIPERS09")]
     assert all(len(o["body_sha256"]) == 64 for o in outcomes)
 
 

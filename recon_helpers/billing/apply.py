@@ -91,8 +91,17 @@ class _Run:
         self.states = states
 
     def record(self, change: Change, phase: str, **fields: Any) -> int:
-        payload = self.session.redactor.value({**change.payload(), "phase": phase, **fields})
+        payload = self._scrub({**change.payload(), "phase": phase, **fields})
         return apply_log.record(self.ledger, self.period, change.key, payload, self.actor).seq
+
+    def _scrub(self, value: Any) -> Any:
+        """``value`` with every credential seen in this run masked wherever it appears (the
+        keys are ours and stay: ``client_id`` is a PSA client, not an OAuth client id)."""
+        if isinstance(value, dict):
+            return {k: self._scrub(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [self._scrub(v) for v in value]
+        return self.session.redactor.text(value) if isinstance(value, str) else value
 
     def outcome(self, change: Change, outcome: str, detail: str, **fields: Any) -> Result:
         seq = self.record(change, "outcome", outcome=outcome, detail=detail, **fields)
@@ -147,7 +156,7 @@ class _Run:
             why = ("after a write that got no answer; not sent again" if attempt > 1 else
                    "the write of an earlier, interrupted run had landed; nothing sent"
                    if earlier else "the PSA shows it already; nothing sent")
-            return self.outcome(change, "applied", f"found as planned ({why})",
+            return self.outcome(change, "applied", f"{_what(change)}: found as planned ({why})",
                                 psa_id=now.psa_id or change.line_id, read_back=now.value,
                                 version_after=now.version)
         moved = change.version and now.version and now.version != change.version
@@ -175,10 +184,14 @@ class _Run:
                                 f"{change.field} reads back {back.value or '(none)'}, not "
                                 f"{change.new}; not retried", psa_id=psa_id,
                                 read_back=back.value, **sent)
-        return self.outcome(change, "applied", f"{change.object}: {change.field} "
-                            f"{change.current or '(none)'} -> {change.new} (HTTP "
-                            f"{response.status})", psa_id=psa_id or back.psa_id,
+        return self.outcome(change, "applied", f"{_what(change)} (HTTP {response.status})",
+                            psa_id=psa_id or back.psa_id,
                             read_back=back.value, version_after=back.version, **sent)
+
+
+def _what(change: Change) -> str:
+    """``ConnectWise agreement 1006 addition 50147: quantity 10 -> 12``."""
+    return f"{change.object}: {change.field} {change.current or '(none)'} -> {change.new}"
 
 
 def apply_changes(

@@ -85,6 +85,8 @@ class Change:
         if self.psa == "autotask":
             line = f" (contract service {self.line_id})" if self.line_id else ""
             return f"{name} contract {self.agreement_id} service {self.service_id}{line}"
+        if self.psa == "halopsa":
+            return f"{name} recurring invoice {self.agreement_id} line {self.line_id}"
         return f"{name} {self.agreement_id} {self.line_id}".strip()
 
     def payload(self) -> dict[str, Any]:
