@@ -20,6 +20,7 @@ from recon_helpers.billing.writeback import plan_frame, undo_for
 from recon_helpers.cli import main
 from recon_helpers.core.errors import UsageError
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.resolution import status_overview
 from recon_helpers.present.signoff import signoff_page
 from recon_helpers.present.writeback import ApplyUI
 from recon_helpers.reconcile.result import Reconciliation
@@ -125,6 +126,9 @@ def test_applied_shows_in_status_and_adjustments_and_is_never_sent_twice(cw, fak
     assert status.loc[granite, "status"] == "applied"
     assert "addition 50147: quantity 10 -> 12" in status.loc[granite, "status_detail"]
     assert status.loc[key_of(rec, "over_billed", "HARBORVI07"), "status"] == "resolved"
+    page = status_overview(status.reset_index()).markup  # section 4.6 of the monthly report
+    assert "(4 applied in the PSA) of 11 discrepancies" in page
+    assert "ConnectWise agreement 1006 addition 50147: quantity 10 -&gt; 12" in page
     table = adjustments(ws, PERIOD).set_index("discrepancy_key")
     assert table.loc[granite, ["effective_date", "write_back"]].tolist() == [
         "2026-11-01", "applied"]

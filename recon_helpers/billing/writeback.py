@@ -41,7 +41,7 @@ import pandas as pd
 from recon_helpers.audit.apply_log import ChangeState, decision_change, undo_change
 from recon_helpers.audit.decisions import Action, default_effective, parse_day
 from recon_helpers.core.errors import UsageError
-from recon_helpers.core.schemas import qty
+from recon_helpers.core.schemas import money, qty
 from recon_helpers.reconcile.result import Reconciliation
 
 WRITABLE = ("connectwise", "autotask")
@@ -121,8 +121,9 @@ def _month_end_lines(rec: Reconciliation, client: str, product: str, currency: s
 
 def _on_line(base: Change, row: pd.Series, new: Decimal, effective: date) -> Change:
     psa = str(row["psa"])
+    current = qty(row["quantity"]) or Decimal(0)
     base = replace(base, psa=psa, agreement_id=str(row["psa_agreement_id"]),
-                   line_id=str(row["psa_line_id"]), current=text(qty(row["quantity"])))
+                   line_id=str(row["psa_line_id"]), current=text(current))
     if psa not in WRITABLE:
         why = ("HaloPSA write-back is not supported (which update endpoint keeps the other "
                "lines is unconfirmed)" if psa == "halopsa" else
@@ -130,11 +131,10 @@ def _on_line(base: Change, row: pd.Series, new: Decimal, effective: date) -> Cha
         return _manual(base, why)
     if not base.line_id or not base.agreement_id or not bool(row["billable"]):
         return _manual(base, "the agreement line has no PSA line id or is not billable")
-    current = qty(row["quantity"]) or Decimal(0)
     if psa == "autotask":
         base = replace(base, op="set_quantity", field="units",
                        service_id=str(row["psa_service_id"]),
-                       unit_price=text(_money(row["unit_price"])))
+                       unit_price=text(money(row["unit_price"])))
         if (new - current) != (new - current).to_integral_value():
             return _manual(base, "Autotask units change by whole numbers")
     elif new == 0:
@@ -148,12 +148,6 @@ def _on_line(base: Change, row: pd.Series, new: Decimal, effective: date) -> Cha
     if new == current:
         return replace(base, state="nothing", reason=f"the line has {text(new)} already")
     return base
-
-
-def _money(value: Any) -> Decimal | None:
-    if value is None or value is pd.NA:
-        return None
-    return Decimal(int(value)).scaleb(-6)
 
 
 def _new_line(base: Change, rec: Reconciliation, new: Decimal, values: Mapping[str, Any]
