@@ -1,4 +1,5 @@
-"""The ``recon`` command line (SPEC): demo, pull, reconcile, map, report, signoff, verify, lab.
+"""The ``recon`` command line (SPEC): demo, pull, reconcile, map, report, signoff, verify, lab,
+invoice, statement, adjustments, resolve, apply.
 
 Exit status: 0 success, 1 a finding the user must act on (open discrepancies, a failed
 verification), 2 bad usage or unreadable input, with a message naming file, row and problem.
@@ -99,8 +100,11 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     counts = marked["status"].value_counts()
     n_open, n_held = int(counts.get("open", 0)), int(counts.get("held", 0))
     held = f"{n_held} held (waiting on the inputs above), " if n_held else ""
-    print(f"\nResolution: {n_open} open, {held}{len(marked) - n_open - n_held} "
-          f"resolved (decisions in {ws.ledger_path})")
+    written = counts.reindex(["applied", "conflict", "failed"])
+    back = ", ".join(f"{int(n)} {s}" for s, n in written.items() if n > 0)
+    n_failed = int(counts.get("conflict", 0)) + int(counts.get("failed", 0))
+    print(f"\nResolution: {n_open} open, {held}{len(marked) - n_open - n_held} resolved "
+          f"{f'({back} in the PSA) ' if back else ''}(decisions in {ws.ledger_path})")
     if args.out:
         from recon_helpers.core.exports import write_table
         from recon_helpers.reconcile.summary import findings_for_export
@@ -108,7 +112,7 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         out = Path(args.out)
         write_table(findings_for_export(marked), out)
         print(f"\nwrote {len(rec.findings)} discrepancies to {out}")
-    return 1 if n_open or n_held else 0
+    return 1 if n_open or n_held or n_failed else 0
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -362,6 +366,96 @@ def cmd_adjustments(args: argparse.Namespace) -> int:
     return 0
 
 
+def _check_resolve(args: argparse.Namespace, period: Period) -> None:
+    """Refuse a bad ``recon resolve`` before the month is loaded."""
+    from recon_helpers.audit.decisions import decision_payload
+
+    if bool(args.keys) == bool(args.kind):
+        raise UsageError("give either --key KEY (repeatable) or --kind KIND")
+    if args.keys and (args.client or args.product):
+        raise UsageError("--client and --product select with --kind, not with --key")
+    if args.kind:  # with --key the kind (and so the rules) is known once loaded
+        decision_payload(period, args.action, args.note or "", kind=args.kind,
+                         new_quantity=args.new_quantity, effective_date=args.effective)
+
+
+def _refresh_signoff_page(ws: Workspace, period: Period) -> None:
+    """Rewrite signoff.html of a signed month after its ledger changed (it says reopened)."""
+    from recon_helpers.audit.signoff import SEAL_FILE
+    from recon_helpers.present.signoff import write_signoff_page
+
+    if (ws.report_dir(period) / SEAL_FILE).is_file():
+        write_signoff_page(ws, period)
+
+
+def cmd_resolve(args: argparse.Namespace) -> int:
+    """Record one decision on one finding, or on every finding of a kind (exit 2 if refused)."""
+    from recon_helpers.audit.status import findings_of_kind, resolve_many
+    from recon_helpers.reconcile.run import reconcile_period
+
+    ws, period = _workspace(args), _period(args)
+    _check_resolve(args, period)
+    rec = reconcile_period(ws, period)
+    keys = (list(dict.fromkeys(args.keys)) if args.keys else
+            findings_of_kind(rec.findings, period, args.kind, args.client, args.product))
+    entries = resolve_many(ws, period, keys, args.action, args.note or "", args.actor,
+                           new_quantity=args.new_quantity, effective_date=args.effective,
+                           rec=rec)
+    _refresh_signoff_page(ws, period)
+    print(f"recorded {len(entries)} decision(s) in {ws.ledger_path}:")
+    for entry in entries:
+        when = entry.payload.get("effective_date")
+        print(f"  seq {entry.seq}: {entry.payload['action']}"
+              + (f" to {entry.payload['new_quantity']}" if "new_quantity" in entry.payload
+                 else "") + (f" from {when}" if when else "") + f" on {entry.key}")
+    return 0
+
+
+def cmd_apply(args: argparse.Namespace) -> int:
+    """Print the write-back plan; with --yes carry it out (exit 1 on a conflict or failure)."""
+    import getpass
+
+    from recon_helpers.audit.apply_log import read_states
+    from recon_helpers.audit.decisions import latest_decisions
+    from recon_helpers.billing.apply import apply_changes
+    from recon_helpers.billing.writeback import plan, plan_frame, undo_for
+    from recon_helpers.reconcile.run import reconcile_period
+
+    ws, period = _workspace(args), _period(args)
+    if args.limit is not None and args.limit < 1:
+        raise UsageError("--limit must be 1 or more")
+    states = read_states(ws, period)
+    if args.undo is not None:
+        if args.only or args.limit is not None:
+            raise UsageError("--undo takes neither --only nor --limit")
+        changes = [undo_for(states, args.undo)]
+    else:
+        rec = reconcile_period(ws, period)
+        rec.check_clients(args.only or [], "--only")
+        changes = plan(rec, latest_decisions(ws, period), states, only=args.only or (),
+                       limit=args.limit)
+    ready = sum(c.state == "ready" for c in changes)
+    print(f"Write-back plan {period}: {len(changes)} change(s), {ready} ready")
+    print(_table(plan_frame(changes).drop(columns=["change"]), limit=200))
+    if not args.yes:
+        print(f"dry run: no request was sent to any PSA; `recon apply --period {period}"
+              f"{f' --undo {args.undo}' if args.undo is not None else ''} --yes` applies "
+              f"the {ready} ready change(s)")
+        return 0
+    results = apply_changes(ws, period, changes, args.actor or getpass.getuser(), echo=lambda r:
+                            print(f"  {r.outcome:8} {r.change.object}: {r.detail}"
+                                  + (f" [ledger seq {r.seq}]" if r.seq else "")))
+    _refresh_signoff_page(ws, period)
+    if not results:
+        print("nothing was ready to apply; no request was sent")
+        return 0
+    bad = [r for r in results if r.outcome != "applied"]
+    print(f"applied {len(results) - len(bad)} of {len(results)}; "
+          f"{len(bad)} not (conflict, failed or unknown: see above; a rerun reads the PSA "
+          "first and sends only what is still missing)")
+    return 1 if bad else 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``recon``."""
     parser = argparse.ArgumentParser(
@@ -445,6 +539,31 @@ def build_parser() -> argparse.ArgumentParser:
     adj = add("adjustments", "write the agreement and invoice changes the decisions imply "
               "(.csv or .xlsx)", cmd_adjustments)
     adj.add_argument("--out", required=True, help="file to write (.csv or .xlsx)")
+    res = add("resolve", "record a decision on findings (one key, or every finding of a kind)",
+              cmd_resolve)
+    res.add_argument("--key", dest="keys", action="append", metavar="KEY",
+                     help="finding key (column `key` of recon reconcile --out; repeatable)")
+    res.add_argument("--kind", help="every finding of this kind (with --client / --product)")
+    res.add_argument("--client", help="with --kind: only this client's findings")
+    res.add_argument("--product", help="with --kind: only this product's findings")
+    res.add_argument("--action", required=True, help="adjust_agreement, adjust_invoice, "
+                     "credit_client, accept, escalate, fix_mapping, reopen")
+    res.add_argument("--note", help="the reason (required for accept and escalate)")
+    res.add_argument("--new-quantity", dest="new_quantity", metavar="Q",
+                     help="for adjust_agreement / adjust_invoice (exact decimal)")
+    res.add_argument("--effective", metavar="YYYY-MM-DD", help="adjust_agreement holds from "
+                     "this day (default: the first day of the next month)")
+    res.add_argument("--actor", required=True, help="who decides")
+    app = add("apply", "print the write-back plan of the month's decisions; --yes carries it "
+              "out in the PSA", cmd_apply)
+    app.add_argument("--yes", action="store_true", help="apply (without it: only the plan, "
+                     "no request sent)")
+    app.add_argument("--only", action="append", metavar="CLIENT",
+                     help="only this client's changes (repeatable)")
+    app.add_argument("--limit", type=int, metavar="N", help="apply at most N changes")
+    app.add_argument("--undo", type=int, metavar="SEQ", help="reverse the applied change "
+                     "whose outcome (or decision) is ledger entry SEQ")
+    app.add_argument("--actor", help="who applies (default: the login name)")
     return parser
 
 

@@ -14,6 +14,7 @@ import json
 import threading
 from collections import deque
 from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
@@ -64,6 +65,8 @@ class FakeApi:
         self.requests: list[Seen] = []
         self.base = ""
         self.holds: list[threading.Event] = []
+        # answers requests no route is scripted for (a stateful fake PSA: tests/fake_psa.py)
+        self.fallback: Callable[[Seen], Reply] | None = None
         self._lock = threading.Lock()
 
     def add(self, method: str, path: str, *replies: Reply | Callable[[Seen], Reply]) -> None:
@@ -91,9 +94,12 @@ class FakeApi:
         with self._lock:
             self.requests.append(seen)
             queue = self.routes.get((seen.method, seen.path))
-            if not queue:
+            fallback = self.fallback
+            reply = queue.popleft() if queue else None
+        if reply is None:
+            if fallback is None:
                 return Reply(599, {"fake": f"unexpected {seen.method} {seen.target}"})
-            reply = queue.popleft()
+            return fallback(seen)
         return reply(seen) if callable(reply) else reply
 
 
@@ -143,6 +149,13 @@ def _handler(api: FakeApi) -> type[BaseHTTPRequestHandler]:
 @pytest.fixture
 def fake_api() -> Iterator[FakeApi]:
     """A running fake API server on 127.0.0.1 (a free port); stopped at teardown."""
+    with running_api() as api:
+        yield api
+
+
+@contextmanager
+def running_api() -> Iterator[FakeApi]:
+    """The fake API server for the duration of a block (the ``fake_api`` fixture's body)."""
     api = FakeApi()
     server = ThreadingHTTPServer(("127.0.0.1", 0), _handler(api))
     server.daemon_threads = True

@@ -61,7 +61,8 @@ def test_reconcile_marks_resolved_findings_and_counts_them(
     with out.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert tuple(rows[0][:17]) == DISCREPANCY_COLUMNS
-    assert rows[0][17:] == ["key", "detail", "status", "decision", "decided_by", "decided_at"]
+    assert rows[0][17:] == ["key", "detail", "status", "decision", "decided_by", "decided_at",
+                           "status_detail"]
     marked = {r[17]: dict(zip(rows[0], r, strict=True)) for r in rows[1:]}
     assert (marked[first]["status"], marked[first]["decision"], marked[first]["decided_by"]) == (
         "resolved", "accept: agreed, see ticket #4411", "Alice Martin")

@@ -84,6 +84,11 @@ def test_golden_promised_row(halo) -> None:
         "cancelled_date": pd.NaT,
         "billable": True,
         "source": f"{RECURRING}:1",
+        "psa": "halopsa",  # the ids a write-back names: recurring invoice, line, item
+        "psa_agreement_id": "812",
+        "psa_line_id": "5123",
+        "psa_service_id": "77",
+        "psa_version": "",
     }
 
 

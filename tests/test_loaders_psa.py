@@ -114,6 +114,13 @@ def test_connectwise_client_is_company_identifier_reached_through_agreement(cw) 
     assert set(cw.clients["client_id"]) >= {"ContosoDental", "NorthwindLaw", "AdatumVet"}
 
 
+def test_connectwise_lines_keep_the_psa_ids_a_write_back_names(cw) -> None:
+    row = _row(cw.promised, "connectwise_additions.json:1")
+    assert (row.psa, row.psa_agreement_id, row.psa_line_id, row.psa_service_id) == (
+        "connectwise", "1001", "5001", "311")  # agreement, addition, catalogue item
+    assert row.psa_version == "2026-10-02T16:20:45Z"  # _info.lastUpdated, as written
+
+
 def test_connectwise_bill_customer_and_less_included(cw) -> None:
     bp = _row(cw.promised, "connectwise_additions.json:2")
     assert bp.billable
@@ -232,6 +239,12 @@ def test_autotask_promised_from_contract_service_units(at) -> None:
     assert (money(row.unit_price), money(row.unit_cost)) == (Decimal(45), Decimal(12))
     assert row.billable and row.currency == "USD"
     assert (row.effective_date, row.cancelled_date) == (_ts("2026-10-01"), _ts("2026-10-31"))
+
+
+def test_autotask_lines_keep_the_psa_ids_a_write_back_names(at) -> None:
+    row = _row(at.promised, "autotask_contract_service_units.json:2")
+    assert (row.psa, row.psa_agreement_id, row.psa_line_id, row.psa_service_id,
+            row.psa_version) == ("autotask", "29684183", "310", "12", "")
 
 
 def test_autotask_unknown_contract_is_quarantined(at) -> None:

@@ -79,10 +79,12 @@ def test_marks_and_overview_show_the_decision_text(demo_month, demo_ws) -> None:
                        rec=rec)
     resolution.resolve(ws, PERIOD, escalated, "escalate", "ask the AM", "Alice", rec=rec)
     marked = resolution.mark_findings(rec.findings, ws, PERIOD).set_index("key")
-    assert list(marked.columns[-4:]) == ["status", "decision", "decided_by", "decided_at"]
+    assert list(marked.columns[-5:]) == ["status", "decision", "decided_by", "decided_at",
+                                         "status_detail"]
     assert marked.loc[accepted, ["status", "decision", "decided_by"]].tolist() == [
         "resolved", "accept: trial <until> Nov", "Alice"]
-    assert marked.loc[adjusted, "decision"] == "adjust_agreement to 3.4"
+    # an agreement change holds from the first day of the next month unless told otherwise
+    assert marked.loc[adjusted, "decision"] == "adjust_agreement to 3.4 from 2026-11-01"
     assert marked.loc[escalated, ["status", "decision"]].tolist() == [
         "open", "escalate: ask the AM"]
     status = resolution.status_table(rec.findings, ws, PERIOD)
@@ -90,7 +92,8 @@ def test_marks_and_overview_show_the_decision_text(demo_month, demo_ws) -> None:
     assert "9 open, 2 resolved of 11 discrepancies" in page
     assert "accept: trial &lt;until&gt; Nov" in page and "<until>" not in page
     decided = decided_frame(status)
-    assert set(decided["decision"]) == {"accept: trial <until> Nov", "adjust_agreement to 3.4",
+    assert set(decided["decision"]) == {"accept: trial <until> Nov",
+                                        "adjust_agreement to 3.4 from 2026-11-01",
                                         "escalate: ask the AM"}
     assert all(re.fullmatch(r"20\d\d-\d\d-\d\d \d\d:\d\d:\d\d UTC", t)
                for t in decided["decided_at"])
@@ -126,10 +129,14 @@ def test_rendered_resolution_page_is_static_and_offline(tmp_path_factory) -> Non
     assert 'class="recon-decisions" data-open="11"' in page  # the static decision panel
     assert "widget-view+json" not in page and "unpkg.com" not in page
     nb = nbformat.read(folder / "03_resolution.ipynb", as_version=4)
-    step = nb.cells[-1]  # 3.4: the live widgets in JupyterLab, the panel as fallback
-    assert "ResolutionUI" in step.source
-    data = step.outputs[0]["data"]
-    assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)
+    # 3.4 and 3.5: the live widgets in JupyterLab, static panels as the fallback
+    for name in ("ResolutionUI", "ApplyUI"):
+        [step] = [c for c in nb.cells if c.cell_type == "code" and name in c.source]
+        data = step.outputs[0]["data"]
+        assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)
+    # the rendered page shows the write-back plan only: no button, nothing sent
+    assert 'class="recon-apply-plan" data-ready="0"' in page
+    assert "Nothing to write back" in page and "I have checked the plan" not in page
 
 
 @pytest.mark.notebooks

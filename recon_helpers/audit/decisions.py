@@ -20,6 +20,7 @@ Example:
 from __future__ import annotations
 
 import re
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from enum import StrEnum
 from typing import Any
@@ -58,7 +59,12 @@ ACTION_LABELS: dict[Action, str] = {
 # A discrepancy whose latest decision is one of these is still open.
 OPEN_ACTIONS = frozenset({Action.ESCALATE, Action.REOPEN})
 NOTE_REQUIRED = frozenset({Action.ACCEPT, Action.ESCALATE})
-VALUE_FIELDS = ("new_quantity", "kind", "client_id", "product_id", "impact", "currency")
+VALUE_FIELDS = ("new_quantity", "kind", "client_id", "product_id", "impact", "currency",
+                "effective_date")
+# decisions that change the agreement from a date on: a new quantity, a new line (an
+# unbilled_service), an end (new quantity 0, e.g. a billed_not_delivered that stopped)
+EFFECTIVE_ACTIONS = frozenset({Action.ADJUST_AGREEMENT})
+_ISO_DAY = re.compile(r"\d{4}-\d{2}-\d{2}")
 DECISION_COLUMNS = ("key", "action", "note", "actor", "ts", "seq", "values", "superseded_count")
 
 
@@ -73,13 +79,50 @@ def quantity_applies(action: str, kind: str = "") -> bool:
     )
 
 
-def decision_text(action: str, note: str = "", new_quantity: str = "") -> str:
+def decision_text(action: str, note: str = "", new_quantity: str = "",
+                  effective_date: str = "") -> str:
     """One line for reports and exports: ``"accept: agreed with the client"``,
-    ``"adjust_agreement to 12: client added seats"``."""
+    ``"adjust_agreement to 12 from 2026-11-01: client added seats"``."""
     action, note = str(action or ""), " ".join(str(note or "").split())
     if action and new_quantity:
         action = f"{action} to {new_quantity}"
+    if action and effective_date:
+        action = f"{action} from {effective_date}"
     return f"{action}: {note}" if action and note else action or note
+
+
+def default_effective(period: Period) -> date:
+    """The effective date a decision gets unless the auditor gives one: the first day of the
+    month after ``period`` (agreements bill in advance, so the change starts with the next
+    invoice)."""
+    return period.next().first
+
+
+def parse_day(value: Any, name: str = "effective_date") -> date:
+    """A date written exactly ``YYYY-MM-DD`` (a real day).
+
+    Raises:
+        LedgerError: any other form (``2026-11-1``, ``11/01/2026``) or an impossible day.
+    """
+    if isinstance(value, date) and not isinstance(value, datetime):
+        return value
+    text = str(value or "").strip()
+    try:
+        if not _ISO_DAY.fullmatch(text):
+            raise ValueError
+        return datetime.strptime(text, "%Y-%m-%d").date()
+    except ValueError:
+        raise LedgerError(f"{name} {value!r} is not a date in the form YYYY-MM-DD "
+                          "(e.g. 2026-11-01)") from None
+
+
+def _effective(value: Any, act: Action, period: Period) -> str:
+    given = not (value is None or (isinstance(value, str) and not value.strip()))
+    if act not in EFFECTIVE_ACTIONS:
+        if given:
+            raise LedgerError(f"effective_date applies to adjust_agreement, not {act.value}")
+        return ""
+    return (parse_day(value) if given else default_effective(period)).isoformat()
 
 
 def _decimal_text(value: Any, name: str, *, allow_empty: bool, non_negative: bool = False) -> str:
@@ -135,7 +178,9 @@ def record_decision(
     ``new_quantity``, and so does ``adjust_invoice`` unless ``kind`` is ``price_mismatch``
     (the invoice is corrected by price, described in the note, which is then required);
     ``new_quantity`` applies to those two actions only. Quantities and amounts are exact
-    decimal strings (floats are refused).
+    decimal strings (floats are refused). ``adjust_agreement`` carries ``effective_date``
+    (``YYYY-MM-DD``; default :func:`default_effective`), stored explicitly in the payload;
+    other actions refuse one.
 
     Args:
         ledger: the open ledger.
@@ -144,11 +189,22 @@ def record_decision(
         action: one of :class:`Action`.
         note: free text; required for accept/escalate.
         actor: who decides.
-        **values: ``new_quantity``, ``kind``, ``client_id``, ``product_id``, ``impact``,
-            ``currency`` and any further JSON scalar values to keep with the decision.
+        **values: ``new_quantity``, ``effective_date``, ``kind``, ``client_id``,
+            ``product_id``, ``impact``, ``currency`` and any further JSON scalar values to
+            keep with the decision.
 
     Returns:
         The appended entry.
+
+    Raises:
+        LedgerError: the decision is incomplete or invalid, with the reason.
+    """
+    payload = decision_payload(period, action, note, **values)
+    return ledger.append("decision", period, key, payload, actor)
+
+
+def decision_payload(period: Period, action: str, note: str, **values: Any) -> dict[str, Any]:
+    """The checked payload of a decision (:func:`record_decision`'s rules), nothing recorded.
 
     Raises:
         LedgerError: the decision is incomplete or invalid, with the reason.
@@ -173,8 +229,11 @@ def record_decision(
         raise LedgerError(f"new_quantity applies to adjust_agreement/adjust_invoice, not {act}")
     if act is Action.ADJUST_INVOICE and not qty_applies and not note:
         raise LedgerError("adjust_invoice of a price_mismatch needs a note giving the new price")
+    effective = _effective(values.pop("effective_date", None), act, period)
     payload = _payload(act, note, new_qty, values)
-    return ledger.append("decision", period, key, payload, actor)
+    if effective:
+        payload["effective_date"] = effective
+    return payload
 
 
 def decisions_frame(ledger: Ledger, period: Period) -> pd.DataFrame:
@@ -240,5 +299,6 @@ def history(workspace: Workspace, period: Period, key: str) -> pd.DataFrame:
     return pd.DataFrame([{"seq": e.seq, "at": e.ts[:19].replace("T", " "), "by": e.actor,
                           "decision": decision_text(e.payload.get("action", ""),
                                                     e.payload.get("note", ""),
-                                                    e.payload.get("new_quantity", ""))}
+                                                    e.payload.get("new_quantity", ""),
+                                                    e.payload.get("effective_date", ""))}
                          for e in entries], columns=columns, dtype=object)

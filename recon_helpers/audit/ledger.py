@@ -38,7 +38,9 @@ from recon_helpers.core.errors import LedgerError
 from recon_helpers.core.period import Period
 
 GENESIS = "0" * 64
-ENTRY_TYPES = ("decision", "signoff", "mapping")
+# "apply": one write-back attempt or outcome of ``recon apply`` (audit/apply_log.py); it
+# executes a decision already recorded, so it never reopens a signed month
+ENTRY_TYPES = ("decision", "signoff", "mapping", "apply")
 TRIGGERS = ("entries_no_update", "entries_no_delete")
 _HASHED = ("seq", "ts", "actor", "period", "entry_type", "key", "payload", "prev_hash")
 _FIELDS = ", ".join((*_HASHED, "hash"))
@@ -219,7 +221,7 @@ class Ledger:
         """Append one entry, chained to the current head, and commit it durably.
 
         Args:
-            entry_type: ``"decision"`` or ``"signoff"``.
+            entry_type: ``"decision"``, ``"signoff"`` or ``"apply"``.
             period: the month.
             key: the discrepancy key (or ``signoff:<role>``).
             payload: JSON-serialisable values; Decimals are stored as exact strings.

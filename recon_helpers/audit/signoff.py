@@ -117,6 +117,8 @@ def seal_state(entries: Sequence[Entry]) -> SealState:
                 status, preparer, reviewer = "prepared", entry, None
             else:
                 status, reviewer = "signed", entry
+        # a new decision or mapping change reopens a seal; "apply" entries carry out
+        # decisions it covers
         elif entry.entry_type in ("decision", "mapping") and latest is not None:
             after.append(entry)
             status, preparer, reviewer = "reopened", None, None

@@ -18,24 +18,31 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import numpy as np
 import pandas as pd
 
-from recon_helpers.audit.decisions import decision_text, latest_decisions, record_decision
+from recon_helpers.audit import apply_log
+from recon_helpers.audit.decisions import (
+    decision_payload,
+    decision_text,
+    latest_decisions,
+    record_decision,
+)
 from recon_helpers.audit.ledger import Entry, Ledger
-from recon_helpers.core.errors import UsageError
+from recon_helpers.core.errors import LedgerError, UsageError
 from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
 
-STATUS_COLUMNS = ("status", "action", "note", "actor", "ts", "new_quantity")
-MARK_COLUMNS = ("status", "decision", "decided_by", "decided_at")
+STATUS_COLUMNS = ("status", "action", "note", "actor", "ts", "new_quantity", "effective_date",
+                  "status_detail")
+MARK_COLUMNS = ("status", "decision", "decided_by", "decided_at", "status_detail")
 # finding figures kept with each decision (the payload of its ledger entry)
 SNAPSHOT_FIELDS = ("kind", "client_id", "client_name", "product_id", "vendor", "vendor_customer",
                    "vendor_sku", "vendor_qty", "agreement_qty", "invoiced_qty", "variance_qty",
@@ -47,14 +54,17 @@ def status_table(findings: pd.DataFrame, workspace: Workspace, period: Period) -
 
     Status: ``resolved`` when the latest decision is not escalate/reopen; else ``held`` when
     the finding is held (its ``hold`` reason: a missing source, a pending mapping, a
-    quarantined row); else ``open``.
+    quarantined row); else ``open``. A decision carried out by ``recon apply`` shows
+    ``applied`` (or ``conflict`` / ``failed``, the reason in ``status_detail``):
+    :func:`with_write_back`.
 
     Returns:
         The findings' columns plus STATUS_COLUMNS.
     """
-    dec = latest_decisions(workspace, period).set_index("key")
+    latest = latest_decisions(workspace, period)
+    dec = latest.set_index("key")
     out = findings.copy()
-    for col in ("action", "note", "actor", "ts", "new_quantity"):
+    for col in ("action", "note", "actor", "ts", "new_quantity", "effective_date"):
         values = dec[col].to_dict()  # one lookup per finding: findings are few
         out[col] = pd.Series([str(values.get(k, "")) for k in out["key"]], index=out.index,
                              dtype=object)
@@ -62,7 +72,25 @@ def status_table(findings: pd.DataFrame, workspace: Workspace, period: Period) -
     held = out["hold"].ne("") if "hold" in out else pd.Series(False, index=out.index)
     status = np.where(resolved, "resolved", np.where(held, "held", "open"))
     out["status"] = pd.Series(status, index=out.index, dtype=object)
-    return out
+    return with_write_back(out, latest, apply_log.read_states(workspace, period))
+
+
+def with_write_back(status: pd.DataFrame, decisions: pd.DataFrame,
+                    states: Mapping[str, apply_log.ChangeState]) -> pd.DataFrame:
+    """``status`` with the write-back of each latest decision laid over it: applied,
+    conflict or failed replace the status (they outrank every other), ``status_detail``
+    says what was written, where, and under which ledger entry (or why not)."""
+    marks = apply_log.finding_outcomes(decisions, states)
+    status_of, detail_of = marks["status"].to_dict(), marks["status_detail"].to_dict()
+    found = pd.Series([status_of.get(k, "") for k in status["key"]], index=status.index,
+                      dtype=object)
+    status["status"] = status["status"].where(found.eq(""), found)
+    status["status_detail"] = pd.Series([detail_of.get(k, "") for k in status["key"]],
+                                        index=status.index, dtype=object)
+    if "hold" in status:  # a held finding's detail is its reason (the sentence is in detail)
+        held = status["status"].eq("held") & status["status_detail"].eq("")
+        status.loc[held, "status_detail"] = status.loc[held, "hold"]
+    return status
 
 
 def mark_findings(findings: pd.DataFrame, workspace: Workspace, period: Period) -> pd.DataFrame:
@@ -73,15 +101,16 @@ def mark_findings(findings: pd.DataFrame, workspace: Workspace, period: Period) 
     text = decision_texts(status)
     marks = pd.DataFrame({"status": status["status"],
                           "decision": text,
-                          "decided_by": status["actor"], "decided_at": status["ts"]})
+                          "decided_by": status["actor"], "decided_at": status["ts"],
+                          "status_detail": status["status_detail"]})
     return pd.concat([findings, marks.astype(object)], axis=1)
 
 
 def decision_texts(status: pd.DataFrame) -> pd.Series:
     """The latest decision of each row of a status table as one line (``decision_text``)."""
-    return pd.Series([decision_text(a, n, q) for a, n, q in zip(
-        status["action"], status["note"], status["new_quantity"], strict=True)],
-        index=status.index, dtype=object)
+    return pd.Series([decision_text(a, n, q, e) for a, n, q, e in zip(
+        status["action"], status["note"], status["new_quantity"], status["effective_date"],
+        strict=True)], index=status.index, dtype=object)
 
 
 def _dsum(values: pd.Series) -> Decimal:
@@ -129,6 +158,27 @@ def open_items(status: pd.DataFrame) -> pd.DataFrame:
 # --- recording ------------------------------------------------------------------------------
 
 
+def findings_of_kind(findings: pd.DataFrame, period: Period, kind: str,
+                     client_id: str | None = None, product_id: str | None = None) -> list[str]:
+    """The keys of every finding of ``kind`` (of one client and / or product when given).
+
+    Raises:
+        UsageError: an unknown kind, or no such finding in the month.
+    """
+    if kind not in DISCREPANCY_KINDS:
+        raise UsageError(f"kind {kind!r} is not one of {', '.join(DISCREPANCY_KINDS)}")
+    chosen = findings[findings["kind"].eq(kind)]
+    if client_id:
+        chosen = chosen[chosen["client_id"].eq(client_id)]
+    if product_id:
+        chosen = chosen[chosen["product_id"].eq(product_id)]
+    if chosen.empty:
+        raise UsageError(f"no {kind} finding in {period}"
+                         + (f" for client {client_id}" if client_id else "")
+                         + (f" of product {product_id}" if product_id else ""))
+    return list(dict.fromkeys(chosen["key"]))
+
+
 def _scalar(value: Any) -> Any:
     if value is None or value is pd.NA or (isinstance(value, float) and value != value):
         return None
@@ -162,8 +212,8 @@ def finding_snapshot(finding: Mapping[str, Any] | pd.Series,
 
 
 def resolve(workspace: Workspace, period: Period, key: str, action: str, note: str, actor: str,
-            *, new_quantity: str | Decimal | None = None, rec: Reconciliation | None = None,
-            ledger: Ledger | None = None) -> Entry:
+            *, new_quantity: str | Decimal | None = None, effective_date: str | None = None,
+            rec: Reconciliation | None = None, ledger: Ledger | None = None) -> Entry:
     """Record a decision on one discrepancy of the month (what the widgets' Save button does).
 
     Args:
@@ -175,6 +225,8 @@ def resolve(workspace: Workspace, period: Period, key: str, action: str, note: s
         note: the reason; required for accept and escalate.
         actor: who decides.
         new_quantity: exact decimal text for adjust_agreement / adjust_invoice.
+        effective_date: ``YYYY-MM-DD`` from which an adjust_agreement holds (default: the
+            first day of the next month).
         rec: the month's reconciliation (default: reconciled now).
         ledger: an open ledger (default: the workspace's, opened for this call).
 
@@ -186,21 +238,42 @@ def resolve(workspace: Workspace, period: Period, key: str, action: str, note: s
         LedgerError: the decision is incomplete (e.g. accept without a note) or the ledger is
             locked; nothing is recorded.
     """
+    return resolve_many(workspace, period, [key], action, note, actor,
+                        new_quantity=new_quantity, effective_date=effective_date, rec=rec,
+                        ledger=ledger)[0]
+
+
+def resolve_many(workspace: Workspace, period: Period, keys: Sequence[str], action: str,
+                 note: str, actor: str, *, new_quantity: str | Decimal | None = None,
+                 effective_date: str | None = None, rec: Reconciliation | None = None,
+                 ledger: Ledger | None = None) -> list[Entry]:
+    """:func:`resolve` for several findings with one decision (``recon resolve --kind``).
+
+    Every decision is checked before the first is recorded, so a refusal (an unknown key,
+    a note missing, a bad quantity or date) records none.
+
+    Returns:
+        The appended entries, in the order of ``keys``.
+    """
     if rec is None:
         rec = reconcile_period(workspace, period)
     if rec.period != period:
         raise UsageError(f"the reconciliation given is for {rec.period}, not {period}")
-    rows = rec.findings[rec.findings["key"].eq(key)]
-    if rows.empty:
-        raise UsageError(f"no discrepancy with key {key!r} in {period} (the keys are in column "
-                         "`key` of `recon reconcile --out`)")
-    snapshot = finding_snapshot(rows.iloc[0], rec)
+    if not str(actor or "").strip():
+        raise LedgerError("a ledger entry needs the name of who records it (actor)")
+    by_key = rec.findings.drop_duplicates("key").set_index("key")
+    unknown = [k for k in keys if k not in by_key.index]
+    if unknown:
+        raise UsageError(f"no discrepancy with key {unknown[0]!r} in {period} (the keys are "
+                         "in column `key` of `recon reconcile --out`)")
     qty = None if isinstance(new_quantity, str) and not new_quantity.strip() else new_quantity
+    values = {k: {**finding_snapshot(by_key.loc[k], rec), "new_quantity": qty,
+                  "effective_date": effective_date} for k in keys}
+    for k in keys:  # refuse before anything is recorded
+        decision_payload(period, action, note, **values[k])
     book = Ledger(workspace.ledger_path) if ledger is None else ledger
     try:
-        entry = record_decision(book, period, key, action, note, actor, new_quantity=qty,
-                                **snapshot)
+        return [record_decision(book, period, k, action, note, actor, **values[k]) for k in keys]
     finally:
         if ledger is None:
             book.close()
-    return entry

@@ -4,7 +4,13 @@ One row per change, in a flat shape a PSA import (ConnectWise agreement addition
 adjustments, Autotask contract services and billing items) can map column by column:
 
 ``client_id, client_name, product_id, description, change_type, current_quantity,
-new_quantity, unit_price, amount, currency, reason, decided_by, decided_at, discrepancy_key``
+new_quantity, unit_price, amount, currency, reason, decided_by, decided_at, discrepancy_key,
+effective_date, write_back, write_back_detail``
+
+``effective_date`` is the day an agreement change holds from (the decision's, by default the
+first day of the next month); ``write_back`` is ``applied`` when ``recon apply`` wrote the
+change to the PSA (``conflict`` / ``failed`` when it could not; empty before it ran), and
+``write_back_detail`` names the PSA object and the ledger entry (or the reason).
 
 Only the latest decision per discrepancy counts (a later ``accept`` withdraws an earlier
 ``adjust_agreement``). The figures come from the snapshot
@@ -38,6 +44,7 @@ from typing import Any
 
 import pandas as pd
 
+from recon_helpers.audit import apply_log
 from recon_helpers.audit.decisions import Action, latest_decisions
 from recon_helpers.audit.status import description, finding_snapshot
 from recon_helpers.core.exports import write_table
@@ -49,7 +56,8 @@ from recon_helpers.reconcile.run import reconcile_period
 
 ADJUSTMENT_COLUMNS = ("client_id", "client_name", "product_id", "description", "change_type",
                       "current_quantity", "new_quantity", "unit_price", "amount", "currency",
-                      "reason", "decided_by", "decided_at", "discrepancy_key")
+                      "reason", "decided_by", "decided_at", "discrepancy_key",
+                      "effective_date", "write_back", "write_back_detail")
 CHANGE_TYPES = {Action.ADJUST_AGREEMENT.value: "agreement_quantity",
                 Action.ADJUST_INVOICE.value: "invoice_adjustment",
                 Action.CREDIT_CLIENT.value: "credit"}
@@ -117,6 +125,7 @@ def adjustments(workspace: Workspace, period: Period,
     """
     decided = _changing_decisions(workspace, period)
     payloads = [json.loads(v) for v in decided["values"]]
+    marks = apply_log.finding_outcomes(decided, apply_log.read_states(workspace, period))
     if rec is None and any("kind" not in p or "description" not in p for p in payloads):
         rec = reconcile_period(workspace, period)
     by_key = rec.findings.set_index("key") if rec is not None else pd.DataFrame()
@@ -135,6 +144,9 @@ def adjustments(workspace: Workspace, period: Period,
             **change_row(dec.action, values),
             "reason": dec.note or str(values.get("kind") or ""),
             "decided_by": dec.actor, "decided_at": dec.ts, "discrepancy_key": dec.key,
+            "effective_date": str(values.get("effective_date") or ""),
+            "write_back": marks["status"].get(dec.key, ""),
+            "write_back_detail": marks["status_detail"].get(dec.key, ""),
             "_seq": dec.seq,
         })
     out = pd.DataFrame(rows, columns=[*ADJUSTMENT_COLUMNS, "_seq"]).astype(object)

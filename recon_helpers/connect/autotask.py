@@ -23,6 +23,7 @@ concurrent requests per endpoint: at most 3 run at once.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from datetime import timedelta
 from typing import Any
 
@@ -44,16 +45,30 @@ HINTS = {
 _next = url_field_next("pageDetails", "nextPageUrl", same_body=True)
 
 
-def _zone(ctx: PullContext) -> str:
-    lookup = ctx.client(ZONE_URL.rsplit("/", 1)[0], None)
-    info = lookup.request("GET", ZONE_URL, params={"user": ctx.secret("username")},
+def zone(username: str, lookup: ApiClient) -> str:
+    """The zone's REST base for an API user (``zoneInformation``; no credentials sent).
+
+    Args:
+        lookup: a client on ZONE_URL's folder.
+    """
+    info = lookup.request("GET", ZONE_URL, params={"user": username},
                           authenticated=False).json()
     url = info.get("url") if isinstance(info, dict) else None
     if not url:
-        raise ApiError(ctx.source, "/zoneInformation", "no zone url for this user; set "
+        raise ApiError("autotask", "/zoneInformation", "no zone url for this user; set "
                        "[pull.autotask] base_url to the zone's .../atservicesrest/v1.0")
     # the API has been seen to answer with '//' inside the path
     return re.sub(r"(?<!:)//+", "/", str(url).rstrip("/") + "/V1.0")
+
+
+def auth(secret: Callable[[str], str]) -> StaticAuth:
+    """The ``ApiIntegrationCode``, ``UserName`` and ``Secret`` headers."""
+    return StaticAuth({"ApiIntegrationCode": secret("integration_code"),
+                       "UserName": secret("username"), "Secret": secret("secret")})
+
+
+def _zone(ctx: PullContext) -> str:
+    return zone(ctx.secret("username"), ctx.client(ZONE_URL.rsplit("/", 1)[0], None))
 
 
 def _query(ctx: PullContext, api: ApiClient, entity: str, name: str,
@@ -85,9 +100,7 @@ def _per_batch(ctx: PullContext, api: ApiClient, entity: str, name: str, field: 
 def pull(ctx: PullContext) -> None:
     """Fetch the month's Autotask records into the staging folder."""
     base = ctx.settings.get("base_url") or _zone(ctx)
-    auth = StaticAuth({"ApiIntegrationCode": ctx.secret("integration_code"),
-                       "UserName": ctx.secret("username"), "Secret": ctx.secret("secret")})
-    api = ctx.client(base.rstrip("/") + "/", auth, HINTS)
+    api = ctx.client(base.rstrip("/") + "/", auth(ctx.secret), HINTS)
     first = f"{ctx.first.isoformat()}T00:00:00Z"
     last = f"{ctx.last.isoformat()}T23:59:59Z"
     after = f"{(ctx.last + timedelta(days=1)).isoformat()}T00:00:00Z"

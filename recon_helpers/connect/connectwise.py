@@ -23,11 +23,13 @@ North America cloud (``/login/companyinfo/<company>``); other regions set ``base
 from __future__ import annotations
 
 import base64
+from collections.abc import Callable, Mapping
 from datetime import timedelta
 from typing import Any
 
 from recon_helpers.connect.http import ApiClient, StaticAuth
 from recon_helpers.connect.paging import PageRequest, link_header_next, records, walk
+from recon_helpers.connect.redact import Redactor
 from recon_helpers.connect.source import PullContext, SourceSpec, chunks
 from recon_helpers.core.errors import ApiError
 
@@ -41,17 +43,32 @@ HINTS = {
 }
 
 
-def _base_url(ctx: PullContext) -> str:
-    if "base_url" in ctx.settings:
-        return ctx.settings["base_url"]
-    info_api = ctx.client(CLOUD_SITE, None)
-    info = info_api.request("GET", f"/login/companyinfo/{ctx.settings['company']}",
+def base_url(settings: Mapping[str, str], lookup: Callable[[], ApiClient]) -> str:
+    """``[pull.connectwise] base_url``, else the company's codebase on the NA cloud.
+
+    Args:
+        lookup: a client on CLOUD_SITE (no credentials) for ``/login/companyinfo``.
+    """
+    if "base_url" in settings:
+        return settings["base_url"]
+    info = lookup().request("GET", f"/login/companyinfo/{settings['company']}",
                             authenticated=False).json()
     codebase = str((info or {}).get("Codebase") or "").strip("/")
     if not codebase:
-        raise ApiError(ctx.source, "/login/companyinfo", "no Codebase for this company; set "
-                       "[pull.connectwise] base_url = \"https://<site>/<codebase>/apis/3.0\"")
+        raise ApiError("connectwise", "/login/companyinfo", "no Codebase for this company; "
+                       "set [pull.connectwise] base_url = "
+                       "\"https://<site>/<codebase>/apis/3.0\"")
     return f"{CLOUD_SITE}/{codebase}/apis/3.0"
+
+
+def auth(company: str, secret: Callable[[str], str], redactor: Redactor) -> StaticAuth:
+    """Basic ``<company>+<public key>:<private key>`` and the ``clientId`` header (the
+    Basic value registered with the redactor)."""
+    pair = f"{company}+{secret('public_key')}:{secret('private_key')}"
+    basic = base64.b64encode(pair.encode()).decode()
+    redactor.add(basic)
+    return StaticAuth({"Authorization": f"Basic {basic}", "clientId": secret("client_id"),
+                       "Accept": "application/json"})
 
 
 def _collect(ctx: PullContext, api: ApiClient, path: str, name: str,
@@ -71,13 +88,9 @@ def _collect(ctx: PullContext, api: ApiClient, path: str, name: str,
 
 def pull(ctx: PullContext) -> None:
     """Fetch the month's ConnectWise records into the staging folder."""
-    company = ctx.settings["company"]
-    pair = f"{company}+{ctx.secret('public_key')}:{ctx.secret('private_key')}"
-    basic = base64.b64encode(pair.encode()).decode()
-    ctx.session.redactor.add(basic)
-    auth = StaticAuth({"Authorization": f"Basic {basic}", "clientId": ctx.secret("client_id"),
-                       "Accept": "application/json"})
-    api = ctx.client(_base_url(ctx), auth, HINTS)
+    credentials = auth(ctx.settings["company"], ctx.secret, ctx.session.redactor)
+    api = ctx.client(base_url(ctx.settings, lambda: ctx.client(CLOUD_SITE, None)),
+                     credentials, HINTS)
     first, last = ctx.first.isoformat(), ctx.last.isoformat()
     after = (ctx.last + timedelta(days=1)).isoformat()
     month_start, month_end = f"[{first}T00:00:00Z]", f"[{last}T23:59:59Z]"

@@ -143,8 +143,24 @@ PROMISED = Table(
         # False for ConnectWise billCustomer DoNotBill/NoCharge
         ("billable", "bool", False),
         ("source", "text"),
+        # The PSA's own identifiers, so a change can name the exact object to write back
+        # (``recon apply``); empty for canonical CSVs, which are never written back:
+        # psa              the PSA family the line was read from: connectwise, autotask, halopsa
+        # psa_agreement_id ConnectWise agreement id, Autotask contract id, Halo recurring
+        #                  invoice id
+        # psa_line_id      ConnectWise addition id, Autotask contract service id, Halo line id
+        # psa_service_id   ConnectWise catalogue item id (product.id), Autotask service id,
+        #                  Halo item id
+        # psa_version      what the PSA says about the line's last change, as written
+        #                  (ConnectWise _info.lastUpdated); Autotask and Halo lines carry none
+        ("psa", "id", False),
+        ("psa_agreement_id", "id", False),
+        ("psa_line_id", "id", False),
+        ("psa_service_id", "id", False),
+        ("psa_version", "text", False),
     ),
 )
+PSA_COLUMNS = ("psa", "psa_agreement_id", "psa_line_id", "psa_service_id", "psa_version")
 
 BILLED = Table(
     "billed",

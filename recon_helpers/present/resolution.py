@@ -30,13 +30,18 @@ def decided_frame(status: pd.DataFrame) -> pd.DataFrame:
         "impact": done["impact"], "currency": done["currency"],
         "decision": decision_texts(done),
         "decided_by": done["actor"], "decided_at": done["ts"].str.slice(0, 19).str.replace(
-            "T", " ") + " UTC"})
+            "T", " ") + " UTC",
+        # what recon apply wrote to the PSA (object, ledger seq), or why it did not
+        "write_back": done.get("status_detail", pd.Series("", index=done.index))})
     return out.sort_values("decided_at", ascending=False, kind="stable").reset_index(drop=True)
 
 
 def _counts(status: pd.DataFrame) -> str:
     n_open = int(status["status"].eq("open").sum()) if len(status) else 0
-    return f"{n_open} open, {len(status) - n_open} resolved of {len(status)} discrepancies"
+    written = status["status"].value_counts().reindex(["applied", "conflict", "failed"])
+    back = ", ".join(f"{int(n)} {s}" for s, n in written.items() if n > 0)
+    return (f"{n_open} open, {len(status) - n_open} resolved "
+            f"{f'({back} in the PSA) ' if back else ''}of {len(status)} discrepancies")
 
 
 def status_overview(status: pd.DataFrame) -> Html:

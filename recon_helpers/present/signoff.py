@@ -17,7 +17,8 @@ import html
 from datetime import UTC, datetime
 from pathlib import Path
 
-from recon_helpers.audit.ledger import Entry
+from recon_helpers.audit.apply_log import outcome_frame
+from recon_helpers.audit.ledger import Entry, Ledger
 from recon_helpers.audit.signoff import GROUPS, SEAL_PAGE, SealState, month_state
 from recon_helpers.core.files import atomic_write_text
 from recon_helpers.core.period import Period
@@ -90,6 +91,7 @@ def signoff_page(workspace: Workspace, period: Period) -> str:
         shown = ", ".join(f"seq {e.seq} on {e.key}" for e in cycle.after_seal[:5])
         body.append(f"<p class=reopened>Decisions recorded after the last sign-off reopened "
                     f"the month ({esc(shown)}); re-render the report and sign again.</p>")
+    body.append(_write_back_section(workspace, period))
     if latest is not None:
         files = "".join(
             f"<tr><td>{esc(g)}</td><td>{esc(n)}</td><td><code>{esc(str(h))}</code></td></tr>"
@@ -107,6 +109,27 @@ def signoff_page(workspace: Workspace, period: Period) -> str:
     return (f'<!DOCTYPE html><html lang="en"><head><meta charset="utf-8"><title>Sign-off '
             f"{esc(str(period))}</title><style>{_PAGE_CSS}</style></head><body>"
             + "".join(body) + "</body></html>\n")
+
+
+def _write_back_section(workspace: Workspace, period: Period) -> str:
+    """What ``recon apply`` wrote to the PSA for the month (every outcome, ledger seq, PSA id):
+    the trail from a decision to the PSA's own record."""
+    if not workspace.ledger_path.is_file():
+        return ""
+    with Ledger(workspace.ledger_path) as ledger:
+        log = outcome_frame(ledger.entries(period))
+    if log.empty:
+        return "<h2>Written back to the PSA</h2><p>Nothing was written back.</p>"
+    cols = ["seq", "at", "object", "field", "before", "after", "effective_date", "outcome",
+            "psa_id"]
+    head = "".join(f"<th>{html.escape(c)}</th>" for c in cols)
+    rows = "".join("<tr>" + "".join(f"<td>{html.escape(str(r[c]))}</td>" for c in cols)
+                   + "</tr>" for r in log.to_dict("records"))
+    applied = int(log["outcome"].eq("applied").sum())
+    return (f"<h2>Written back to the PSA</h2><p>{applied} applied outcome(s); every attempt "
+            "and outcome is a ledger entry (an apply entry carries out a decision the seal "
+            f"covers, so it does not reopen the month).</p><table><tr>{head}</tr>{rows}"
+            "</table>")
 
 
 def write_signoff_page(workspace: Workspace, period: Period) -> Path:

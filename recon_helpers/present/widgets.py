@@ -38,6 +38,7 @@ from recon_helpers.audit.decisions import (
     ACTION_LABELS,
     Action,
     decision_text,
+    default_effective,
     history,
     quantity_applies,
 )
@@ -78,6 +79,7 @@ class ResolutionUI:
         detail: HTML, the selected item's figures, three-way row, sources and history.
         action: Dropdown of ``decisions.Action`` values; note: Textarea;
         new_quantity: Text (enabled for adjust_agreement / adjust_invoice by quantity);
+        effective: Text, ``YYYY-MM-DD`` an adjust_agreement holds from (empty: the default);
         actor: Text, who decides; save: Button; message: HTML (errors, confirmations);
         counts: HTML; decided: HTML (decisions recorded); status: the status table.
     """
@@ -120,6 +122,9 @@ class ResolutionUI:
                                  options=[(ACTION_LABELS[a], a.value) for a in Action])
         self.new_quantity = w.Text(description="new quantity", disabled=True, style=wide,
                                    placeholder="for adjust agreement / invoice")
+        self.effective = w.Text(description="from", disabled=True, style=wide,
+                                placeholder=default_effective(period).isoformat(),
+                                layout=w.Layout(width="170px"))
         self.actor = w.Text(description="your name", value=actor, style=wide)
         self.note = w.Textarea(description="note", layout=w.Layout(width="100%"),
                                placeholder="reason; required for accept and escalate")
@@ -138,7 +143,7 @@ class ResolutionUI:
             w.HBox([self.kind_filter, self.client_filter, self.vendor_filter]),
             w.HBox([self.min_impact, self.show_resolved]),
             self.items, self.detail,
-            w.HBox([self.action, self.new_quantity, self.actor]),
+            w.HBox([self.action, self.new_quantity, self.effective, self.actor]),
             self.note, w.HBox([self.save]), self.message, self.decided,
         ])
         self._refresh()
@@ -226,6 +231,9 @@ class ResolutionUI:
         self.new_quantity.disabled = not applies
         if not applies:
             self.new_quantity.value = ""
+        self.effective.disabled = self.action.value != Action.ADJUST_AGREEMENT
+        if self.effective.disabled:
+            self.effective.value = ""
 
     def _on_save(self, _button: Any = None) -> None:
         key = self.items.value
@@ -239,7 +247,7 @@ class ResolutionUI:
             entry = resolve(
                 self.workspace, self.period, key, self.action.value, self.note.value,
                 self.actor.value.strip(), new_quantity=self.new_quantity.value or None,
-                rec=self.rec)
+                effective_date=self.effective.value.strip() or None, rec=self.rec)
         except ReconError as exc:  # refused or locked: show it, nothing was recorded
             self.message.value = _error(str(exc))
             return
@@ -249,7 +257,8 @@ class ResolutionUI:
             with suppress(OSError):
                 write_signoff_page(self.workspace, self.period)
         said = decision_text(entry.payload["action"], entry.payload.get("note", ""),
-                             entry.payload.get("new_quantity", ""))
+                             entry.payload.get("new_quantity", ""),
+                             entry.payload.get("effective_date", ""))
         self.message.value = (
             f'<div class="recon-saved" style="color:#0a6b2d">Saved as ledger entry seq '
             f"{entry.seq}: {_esc(said)} by {_esc(entry.actor)} on {_esc(key)}.</div>")

@@ -268,6 +268,11 @@ def _lookup(rows: pd.DataFrame, value: str) -> tuple[dict[str, str], dict[str, s
             dict(zip(refs[~by_id], rows.loc[~by_id, value], strict=True)))
 
 
+def _first(a: pd.Series, b: pd.Series) -> pd.Series:
+    """``a`` where it has a value, else ``b``."""
+    return a.astype(object).where(a.notna(), b.astype(object))
+
+
 def assign_clients(
     cust: pd.DataFrame, clients: pd.DataFrame, client_map: pd.DataFrame,
     ignore_map: pd.DataFrame | None = None,
@@ -295,7 +300,7 @@ def assign_clients(
     for hit, method in (
         (id_ref.map(by_id), "mapping_id"),
         (name_ref.map(by_name), "mapping_name"),
-        (id_ref.map(ignore_id).fillna(name_ref.map(ignore_name)), "ignored"),
+        (_first(id_ref.map(ignore_id), name_ref.map(ignore_name)), "ignored"),
         (link.where(link.isin(known) & link.ne("")), "source_link"),
         (norm.map(by_norm), "auto_name"),
         (norm.where(norm.isin(shared)), "ambiguous"),

@@ -198,6 +198,11 @@ def _link_promised(entities: Mapping[str, pd.DataFrame]) -> LinkResult:
         axis=1, skipna=True
     )
     rows["billable"] = True
+    # the ids recon apply writes back to (schemas.PROMISED); units rows carry no version
+    rows["psa"] = FAMILY
+    rows["psa_agreement_id"] = rows["contract_id"]
+    rows["psa_line_id"] = rows["contract_service_id"]
+    rows["psa_service_id"] = rows["service_id"]
     return LinkResult({"promised": PROMISED.conform(rows), UNITS: kept}, concat_quarantine(q))
 
 

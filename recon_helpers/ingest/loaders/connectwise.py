@@ -100,6 +100,8 @@ ADDITION_FIELDS = (
     Field("effective_date", ("effectiveDate",), "date"),
     Field("cancelled_date", ("cancelledDate",), "date"),
     Field("agreement_status", ("agreementStatus",), "text"),
+    Field("catalog_item_id", ("product.id",), "id"),
+    Field("last_updated", ("_info.lastUpdated",), "text"),
 )
 INVOICE_FIELDS = (
     Field("invoice_id", ("id",), "id", required=True),
@@ -192,6 +194,12 @@ def _link_promised(
     joined["billable"] = joined["bill_customer"].str.strip().str.lower().eq("billable")
     cur = joined["agreement_currency"].fillna("").astype(str)
     joined["currency"] = cur.where(cur.ne(""), options.currency)
+    # the ids recon apply writes back to (schemas.PROMISED)
+    joined["psa"] = FAMILY
+    joined["psa_agreement_id"] = joined["agreement_id"]
+    joined["psa_line_id"] = joined["addition_id"]
+    joined["psa_service_id"] = joined["catalog_item_id"]
+    joined["psa_version"] = joined["last_updated"]
     return PROMISED.conform(joined), kept, q
 
 

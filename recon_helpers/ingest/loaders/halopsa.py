@@ -181,6 +181,10 @@ def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResu
     promised["cancelled_date"] = promised["line_end"].fillna(promised["header_end"])
     promised["less_included"] = 0
     promised["billable"] = True
+    promised["psa"] = FAMILY  # the ids of schemas.PROMISED (Halo is not written back yet)
+    promised["psa_agreement_id"] = promised["header_id"]
+    promised["psa_line_id"] = promised["line_id"]
+    promised["psa_service_id"] = promised["item_id"]
     billed = service[~service["recurring"]].copy()
     billed["invoice_number"] = billed["invoice_number"].where(
         billed["invoice_number"].ne(""), billed["header_id"]
