@@ -77,6 +77,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     if rec.loaded.ignored:
         print(f"  not read (hidden or lock files, folders, the pull log): "
               f"{', '.join(rec.loaded.ignored)}")
+    for name, note in rec.loaded.notes.items():  # date order read from a file, copies, ...
+        print(f"  note: {name}: {note}")
     q = rec.loaded.quarantine
     print(f"\nQuarantined rows: {len(q)}")
     if len(q):

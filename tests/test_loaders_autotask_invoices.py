@@ -11,6 +11,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
+from recon_helpers.core.errors import InputFileError
 from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import BILLED, money, qty
 from recon_helpers.core.workspace import Workspace
@@ -22,6 +23,9 @@ AT_FILES = sorted(FORMATS_DIR.glob("autotask_*.json"))
 ITEMS = "autotask_billing_items.json"
 INVOICES = "autotask_invoices.json"
 PERIOD = Period.parse("2026-10")
+# several bad rows planted in a 10-row file: more than [quarantine] max_share (an error, see
+# test_items_without_their_invoices_file); these tests look at the rows one by one
+LOSE_ANY = "[quarantine]\nmax_share = 1\n"
 
 
 def _workspace(root: Path, files: list[Path], toml: str = "") -> Workspace:
@@ -38,9 +42,11 @@ def _doc(name: str) -> dict:
     return json.loads((FORMATS_DIR / name).read_text(encoding="utf-8"))
 
 
-def _with(tmp_path: Path, name: str, doc: dict, others: list[Path]) -> Workspace:
+def _with(tmp_path: Path, name: str, doc: dict, others: list[Path], toml: str = "") -> Workspace:
     """A workspace with ``others`` and ``doc`` saved as ``name``."""
-    ws = _workspace(tmp_path, [f for f in others if f.name != name])
+    if "pageDetails" in doc:
+        doc["pageDetails"]["count"] = len(doc["items"])  # what the edited page holds
+    ws = _workspace(tmp_path, [f for f in others if f.name != name], toml)
     (ws.inputs(PERIOD) / name).write_text(json.dumps(doc), encoding="utf-8")
     return ws
 
@@ -118,7 +124,7 @@ def test_missing_quantity_and_bad_date(tmp_path: Path) -> None:
     items, invoices = _doc(ITEMS), _doc(INVOICES)
     items["items"][0]["quantity"] = None
     invoices["items"][1]["invoiceDateTime"] = "2026-10-32T04:00:00.000Z"
-    ws = _with(tmp_path, ITEMS, items, AT_FILES)
+    ws = _with(tmp_path, ITEMS, items, AT_FILES, LOSE_ANY)
     (ws.inputs(PERIOD) / INVOICES).write_text(json.dumps(invoices), encoding="utf-8")
     loaded = load_period(ws, PERIOD)
     q = loaded.quarantine.set_index(["file", "row"])
@@ -144,7 +150,11 @@ def test_unknown_invoice_and_contract_service(tmp_path: Path) -> None:
 
 
 def test_items_without_their_invoices_file(tmp_path: Path) -> None:
-    loaded = load_period(_workspace(tmp_path, [FORMATS_DIR / ITEMS]), PERIOD)
+    # 6 of 10 rows lost for want of the invoices: an error, not invoice checks switched off
+    with pytest.raises(InputFileError, match=rf"{ITEMS}:1: 6 of its 10 rows are quarantined"
+                       r".*unknown_reference.*Load the file these rows refer to"):
+        load_period(_workspace(tmp_path / "a", [FORMATS_DIR / ITEMS]), PERIOD)
+    loaded = load_period(_workspace(tmp_path, [FORMATS_DIR / ITEMS], LOSE_ANY), PERIOD)
     assert loaded.billed.empty
     reasons = loaded.quarantine.drop_duplicates("row").reason.value_counts().to_dict()
     # the voided invoice's item too: without the invoices nothing says it was voided

@@ -27,13 +27,21 @@ SYNCRO = sorted(FIXTURES.glob("syncro_*.json"))
 PERIOD = Period.parse("2026-10")
 
 
-def _load(root: Path, files: list[Path], docs: dict[str, dict] | None = None) -> LoadedPeriod:
+# bad rows planted in files of a few rows: more than [quarantine] max_share would be an error;
+# the tests passing it look at the rows one by one
+LOSE_ANY = "[quarantine]\nmax_share = 1\n"
+
+
+def _load(root: Path, files: list[Path], docs: dict[str, dict] | None = None,
+          toml: str = "") -> LoadedPeriod:
     folder = root / "data" / "inputs" / str(PERIOD)
     folder.mkdir(parents=True, exist_ok=True)
     for f in files:
         shutil.copy(f, folder / f.name)
     for name, doc in (docs or {}).items():
         (folder / name).write_text(json.dumps(doc), encoding="utf-8")
+    if toml:
+        (root / "data" / "recon.toml").write_text(toml, encoding="utf-8")
     return load_period(Workspace.open(root / "data"), PERIOD)
 
 
@@ -146,7 +154,7 @@ def test_bms_unknown_references_are_quarantined(tmp_path: Path) -> None:
     keep = [f for f in BMS if f.name in ("kaseya_bms_accounts.json", "kaseya_bms_invoices.json",
                                           "kaseya_bms_services.json")]
     loaded = _load(tmp_path, keep, {"svc.json": services, "contracts.json": contracts,
-                                    "lines.json": lines})
+                                    "lines.json": lines}, LOSE_ANY)
     q = loaded.quarantine.sort_values(["file", "row"])
     assert q[["file", "row", "reason", "column"]].values.tolist() == [
         ["lines.json", 2, "unknown_reference", "name"],
@@ -164,7 +172,7 @@ def test_bms_account_name_shared_by_two_accounts_is_not_guessed(tmp_path: Path) 
     accounts = _fixture("kaseya_bms_accounts.json")
     accounts["Result"][1]["AccountName"] = "CONTOSO DENTAL "  # same name, other account
     files = [f for f in BMS if f.name != "kaseya_bms_accounts.json"]
-    loaded = _load(tmp_path, files, {"accounts.json": accounts})
+    loaded = _load(tmp_path, files, {"accounts.json": accounts}, LOSE_ANY)
     q = loaded.quarantine
     assert set(q["reason"]) == {"unknown_reference"}
     assert q["detail"].str.contains("matches several Kaseya BMS accounts").all()
@@ -225,7 +233,7 @@ def test_syncro_bad_line_names_the_line_and_drops_its_schedule(tmp_path: Path) -
     doc = _fixture("syncro_schedules.json")
     doc["schedules"][1]["line_items"][1]["quantity"] = "four"
     doc["schedules"][0]["line_items"] = "not a list"
-    loaded = _load(tmp_path, [], {"schedules.json": doc})
+    loaded = _load(tmp_path, [], {"schedules.json": doc}, LOSE_ANY)
     q = loaded.quarantine.sort_values("row")
     assert q[["row", "reason", "column"]].values.tolist() == [
         [1, "missing_value", "line_items"], [2, "bad_number", "quantity"]]

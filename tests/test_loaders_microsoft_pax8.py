@@ -72,6 +72,13 @@ def _load(month_dir: Path, *paths: Path):
     return loaded
 
 
+def _repaged(doc: dict) -> str:
+    """A Pax8 document with records added, its ``page`` object saying so (one whole page)."""
+    doc["page"] = {"size": 200, "totalElements": len(doc["content"]), "totalPages": 1,
+                   "number": 0}
+    return json.dumps(doc)
+
+
 def _rows(frame: pd.DataFrame, file: str) -> pd.DataFrame:
     return frame[frame["source"].str.startswith(file + ":")].set_index("source")
 
@@ -326,7 +333,7 @@ def test_pax8_money_lines_are_quarantined_naming_their_type(month_dir: Path) -> 
         _money_line(base, "", "Line without a type", 1.0),
     ]
     path = month_dir / "pax8_items_oct.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
+    path.write_text(_repaged(doc), encoding="utf-8")
     loaded = _load(month_dir, path)
     inv = loaded.inventory.set_index("file").loc[path.name]
     assert (inv.rows_read, inv.rows_used, inv.rows_quarantined) == (14, 8, 6)
@@ -421,7 +428,7 @@ def test_cancelled_subscription_without_end_date_is_quarantined(month_dir: Path)
     gone = dict(doc["content"][1], id="3c9e5d21-7b4a-4f0e-8d6c-a1f2b3c4d5e6", status="Cancelled")
     doc["content"].append(gone)
     path = month_dir / "pax8_subscriptions_oct.json"
-    path.write_text(json.dumps(doc), encoding="utf-8")
+    path.write_text(_repaged(doc), encoding="utf-8")
     loaded = _load(month_dir, path)
     q = loaded.quarantine.set_index("row").loc[7]
     assert (q.reason, q.detail) == ("not_billable_line", "cancelled subscription without endDate")
@@ -434,10 +441,8 @@ def test_linker_fills_only_what_is_empty(month_dir: Path) -> None:
     doc["content"][0]["id"] = BRICK.upper()  # ids compare case-insensitively
     companies = month_dir / COMPANIES.name
     companies.write_text(json.dumps(doc), encoding="utf-8")
-    loaded = _load(month_dir, companies, ITEMS_JSON, SUBSCRIPTIONS, MS)
+    loaded = _load(month_dir, companies, SUBSCRIPTIONS, MS)
     d = loaded.delivered
-    items = _rows(d, ITEMS_JSON.name)
-    assert items.loc[f"{ITEMS_JSON.name}:1", "vendor_customer_name"] == "Brick and Mortar Tech"
     subs = _rows(d, SUBSCRIPTIONS.name)
     assert subs.loc[f"{SUBSCRIPTIONS.name}:1", "vendor_customer_name"] == (
         "Brick & Mortar Technologies"
@@ -445,4 +450,9 @@ def test_linker_fills_only_what_is_empty(month_dir: Path) -> None:
     assert subs.loc[f"{SUBSCRIPTIONS.name}:1", "client_link"] == "29683512"
     ms = _rows(d, MS.name)
     assert len(ms) == 13 and (ms.client_link == "").all()
-    assert len(d) == 13 + 8 + 6  # replaced, not appended
+    assert len(d) == 13 + 6  # replaced, not appended
+    (month_dir / SUBSCRIPTIONS.name).unlink()  # beside items, subscriptions only corroborate
+    loaded = _load(month_dir, ITEMS_JSON)
+    items = _rows(loaded.delivered, ITEMS_JSON.name)
+    assert items.loc[f"{ITEMS_JSON.name}:1", "vendor_customer_name"] == "Brick and Mortar Tech"
+    assert len(loaded.delivered) == 13 + 8

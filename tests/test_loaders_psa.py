@@ -287,6 +287,7 @@ def test_autotask_unit_price_when_price_is_not_extended(tmp_path: Path) -> None:
     per_unit = dict(first, id=9101, price=42.5)  # a tenant storing the per-unit price
     no_service = dict(first, id=9102, contractServiceID=398, units=3, price=100)
     doc["items"] = [per_unit, no_service]
+    doc["pageDetails"]["count"] = 2  # what the page holds (ingest/completeness.py checks it)
     ws = _workspace(
         tmp_path,
         [FORMATS_DIR / "autotask_contracts.json", FORMATS_DIR / "autotask_contract_services.json"],
@@ -301,6 +302,7 @@ def test_autotask_unit_row_stops_with_its_contract(tmp_path: Path) -> None:
     doc = json.loads((FORMATS_DIR / "autotask_contract_service_units.json").read_text())
     backup = dict(doc["items"][7], endDate="2026-10-31T04:00:00.000Z")  # contract ends Oct 15
     doc["items"] = [backup]
+    doc["pageDetails"]["count"] = 1
     ws = _workspace(tmp_path, [FORMATS_DIR / "autotask_contracts.json"])
     (ws.inputs(PERIOD) / "csu_oct.json").write_text(json.dumps(doc), encoding="utf-8")
     row = _row(load_period(ws, PERIOD).promised, "csu_oct.json:1")

@@ -65,6 +65,7 @@ def test_datto_site_repeated_with_other_counts_is_a_conflict(month_dir: Path) ->
     again = json.loads(json.dumps(doc["sites"][0]))
     again["devicesStatus"]["numberOfDevices"] = 50  # overlapping pages taken at different times
     doc["sites"].append(again)
+    doc["pageDetails"].update(count=6, totalCount=6)  # what the page holds
     loaded = _load(month_dir, "sites.json", doc)
     q = loaded.quarantine
     assert sorted(q["row"]) == [1, 6]

@@ -98,6 +98,8 @@ def test_rows_conserved_and_quantities_exact(specs: list[tuple[str, Decimal, str
         folder = root / "inputs" / "2026-10"
         folder.mkdir(parents=True)
         (folder / "usage.csv").write_text(text, encoding="utf-8")
+        # any share of bad rows: the share rule has its own property (test_ingest_damaged.py)
+        (root / "recon.toml").write_text("[quarantine]\nmax_share = 1\n", encoding="utf-8")
         loaded = load_period(Workspace.open(root), Period.parse("2026-10"))
     finally:
         shutil.rmtree(root)

@@ -22,7 +22,6 @@ from tests.unseen.run import (
     assert_findings,
     assert_refused,
     differences,
-    issue12,
     recon,
     reconcile,
 )
@@ -127,8 +126,6 @@ def test_missing_source_is_named_and_its_findings_held(tmp_path):
     assert not {f"{sum(bnd):.2f}", f"{sum(bnd):,.2f}"} & set(summary.split()), summary
 
 
-@issue12("an empty inputs folder reconciles as a "
-         "clean month (exit 0)")
 def test_empty_month_folder_is_an_error(tmp_path):
     book = write_workspace(tmp_path / "data", base_month())
     empty = book.root / "inputs" / "2026-11"

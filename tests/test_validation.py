@@ -18,6 +18,7 @@ from recon_helpers.ingest.load import LoadedPeriod, load_period
 from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS, spec_header
 
 COLUMNS = spec_header(DELIVERED_FIELDS)
+LOSE_ANY = "\n[quarantine]\nmax_share = 1\n"
 
 
 def _row(sep: str = ",", **values: str) -> str:
@@ -42,8 +43,9 @@ def _load(
 ) -> LoadedPeriod:
     (month_dir / name).write_text("\n".join([sep.join(COLUMNS), *rows]) + "\n", encoding="utf-8")
     root = month_dir.parents[1]
-    if toml:
-        (root / "recon.toml").write_text(toml, encoding="utf-8")
+    # these files are a few rows, most of them bad on purpose: the share rule (a file losing
+    # more than [quarantine] max_share is an error) has its own tests (test_ingest_damaged.py)
+    (root / "recon.toml").write_text(toml + LOSE_ANY, encoding="utf-8")
     return load_period(Workspace.open(root), Period.parse("2026-10"))
 
 

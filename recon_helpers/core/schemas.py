@@ -228,14 +228,33 @@ DATA_LOSING_REASONS: frozenset[QuarantineReason] = frozenset({
     QuarantineReason.CONFLICTING_DUPLICATE, QuarantineReason.UNKNOWN_REFERENCE,
 })
 
-QUARANTINE_COLUMNS: tuple[str, ...] = ("file", "row", "reason", "column", "value", "detail")
+# What a quarantined row concerns, as far as its file (and, for PSA rows reaching their client
+# through another file, the linker) tells: "" when unknown. A finding on the same client x
+# product, or vendor x customer x SKU, cannot be trusted while the row is out.
+QUARANTINE_IDENTITY: tuple[str, ...] = (
+    "client_id", "product_id", "vendor", "vendor_customer", "vendor_sku",
+)
+QUARANTINE_COLUMNS: tuple[str, ...] = (
+    "file", "row", "reason", "column", "value", "detail", *QUARANTINE_IDENTITY,
+)
 
 
 def empty_quarantine() -> pd.DataFrame:
-    """An empty quarantine table (file, row, reason, column, value, detail)."""
+    """An empty quarantine table (QUARANTINE_COLUMNS)."""
     return pd.DataFrame({c: pd.Series(dtype="object") for c in QUARANTINE_COLUMNS}).astype(
         {"row": "int64"}
     )
+
+
+def conform_quarantine(frame: pd.DataFrame) -> pd.DataFrame:
+    """``frame`` with exactly QUARANTINE_COLUMNS, in order; identity columns it lacks are ""."""
+    out = frame.copy()
+    for col in QUARANTINE_IDENTITY:
+        if col not in out:
+            out[col] = ""
+        else:
+            out[col] = out[col].where(out[col].notna(), "").astype(object)
+    return out[list(QUARANTINE_COLUMNS)]
 
 
 DISCREPANCY_COLUMNS: tuple[str, ...] = (

@@ -21,11 +21,12 @@ import pandas as pd
 
 from recon_helpers.connect.provenance import origins
 from recon_helpers.core.files import sha256_file
-from recon_helpers.core.schemas import DELIVERED, QUARANTINE_COLUMNS, QuarantineReason
+from recon_helpers.core.schemas import DELIVERED, QuarantineReason, conform_quarantine
 from recon_helpers.core.workspace import Settings
 from recon_helpers.ingest.load import options_for
 from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.loaders.canonical import DELIVERED_FIELDS
+from recon_helpers.ingest.quarantine_share import FileReading, check_share, quarantine_limit
 from recon_helpers.ingest.raw import RawTable, check_header
 from recon_helpers.ingest.readers import file_kind, sniff_delimiter
 from recon_helpers.ingest.registry import FORMATS, detect_format, format_named
@@ -132,6 +133,13 @@ _TYPED = tuple(f.target for f in DELIVERED_FIELDS)  # the typed columns, in orde
 _INSERT = """INSERT INTO dl SELECT vendor, vendor_customer_id, vendor_customer_name, vendor_sku,
     sku_name, quantity, unit_cost, currency, charge_start::DATE, charge_end::DATE, client_link,
     charge_type, source, file, row, ord FROM {}"""
+# amounts.credit_signs on the SQL-typed rows: a negative quantity or cost is a credit, stored as
+# a negative quantity at a non-negative cost (canonical files carry no line amount)
+_SIGNED = {
+    "quantity": "CASE WHEN quantity < 0 OR coalesce(unit_cost, 0) < 0 THEN -abs(quantity) "
+                "ELSE quantity END",
+    "unit_cost": "abs(unit_cost)",
+}
 
 
 @dataclass
@@ -179,11 +187,13 @@ def read_direct(
     delim: str,
     settings: Settings,  # type: ignore[no-untyped-def]
     rank: int,
+    sha256: str | None = None,
 ) -> DirectRead | None:
     """Read one canonical delivered file into ``dl``; None when pandas must read it instead.
 
     Raises:
-        InputFileError: as the pandas loader would (bad header, missing required column).
+        InputFileError: as the pandas loader would (bad header, missing required column, more
+            of its rows quarantined than ``[quarantine]`` allows).
     """
     import duckdb
 
@@ -280,7 +290,8 @@ def read_direct(
     con.execute(f"""CREATE TABLE {typed} AS SELECT row, {fast} AS fast, {typed_values}
         FROM {rec} ANTI JOIN dups_in USING (row)""")
     con.unregister("dups_in")
-    con.execute(f"""INSERT INTO dl SELECT {", ".join(_TYPED)}, '' AS charge_type,
+    signed = ", ".join(f"{_SIGNED[c]} AS {c}" if c in _SIGNED else c for c in _TYPED)
+    con.execute(f"""INSERT INTO dl SELECT {signed}, '' AS charge_type,
         {lit(name + ":")} || row AS source, {lit(name)} AS file, row,
         {rank} * {ORD_RANK} + row AS ord FROM {typed} WHERE fast""")
     slow = fetch(
@@ -303,17 +314,20 @@ def read_direct(
         con.execute(_INSERT.format("slow_in"))
         con.unregister("slow_in")
         quarantine.append(parsed.quarantine)
-    rows_read, used = con.execute(
-        f"SELECT (SELECT count(*) FROM {rec}), (SELECT count(*) FROM dl WHERE file = ?)", [name]
+    rows_read, used, first, last = con.execute(
+        f"""SELECT (SELECT count(*) FROM {rec}), count(*), min(charge_start),
+        max(coalesce(charge_end, charge_start)) FROM dl WHERE file = ?""", [name]
     ).fetchone()
     con.execute(f"DROP {'VIEW' if parquet or not n_blank else 'TABLE'} {rec}")
     for t in (typed, raw):
         con.execute(f"DROP TABLE {t}")
-    q = pd.concat([x for x in quarantine if len(x)] or [quarantine[0]], ignore_index=True)
+    q = conform_quarantine(
+        pd.concat([x for x in quarantine if len(x)] or [quarantine[0]], ignore_index=True))
     bad = q.drop_duplicates(["file", "row"])
     if rows_read != used + len(bad):  # a lost row is a bug, never a user error
         raise AssertionError(f"rows not conserved reading {name} with DuckDB")
-    digest = sha256_file(path)
+    check_share(path, rows_read, q, quarantine_limit(settings), FileReading(delim))
+    digest = sha256 or sha256_file(path)
     inventory = pd.DataFrame(
         [
             {
@@ -327,10 +341,14 @@ def read_direct(
                 "rows_used": used,
                 "rows_quarantined": len(bad),
                 "origin": origins(path.parent, {name: digest})[name],
+                "dates_from": first.isoformat() if first else "",
+                "dates_to": last.isoformat() if last else "",
+                "duplicate_of": "",
+                "note": "",
             }
         ]
     )
-    return DirectRead(inventory, q[list(QUARANTINE_COLUMNS)])
+    return DirectRead(inventory, q)
 
 
 def _column_of(header: list[str], cols: list[str], f: Field) -> str | None:

@@ -137,7 +137,7 @@ def _decimal_to_fixed(text: str, scale: int) -> int | None:
 _ISO = re.compile(
     r"^(\d{4}-\d{2}-\d{2})(?:[T ]\d{1,2}: ?\d{2}(?:: ?\d{2}(?:\.\d+)?)?(?:Z|[+-]\d{2}:?\d{2})?)?$"
 )
-_SLASHED = re.compile(
+SLASHED_DATE = re.compile(
     r"^(\d{1,2})[/.-](\d{1,2})[/.-](\d{4})(?:[ T]\d{1,2}:\d{2}(?::\d{2})?(?:\s?[AP]M)?)?$"
 )
 
@@ -170,7 +170,7 @@ def parse_dates(
         else:
             parsed = (instant + pd.Timedelta(hours=12)).dt.floor("D").dt.tz_localize(None)
     elif fmt in ("mdy", "dmy"):
-        parts = s.str.extract(_SLASHED)
+        parts = s.str.extract(SLASHED_DATE)
         month, day = (parts[0], parts[1]) if fmt == "mdy" else (parts[1], parts[0])
         frame = pd.DataFrame(
             {

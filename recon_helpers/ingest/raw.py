@@ -8,12 +8,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Literal
+from typing import Any, Literal
 
 import pandas as pd
 
 from recon_helpers.core.errors import InputFileError
-from recon_helpers.core.schemas import QuarantineReason, empty_quarantine
+from recon_helpers.core.schemas import QuarantineReason, conform_quarantine, empty_quarantine
 
 FileKind = Literal["csv", "json", "xlsx"]
 
@@ -32,6 +32,9 @@ class RawTable:
     container: str = ""  # JSON: where the records list sits ("content", "data.sites", "")
     sheet: str = ""
     quarantine: pd.DataFrame = field(default_factory=empty_quarantine)
+    # JSON: the document without its records list (paging objects, declared totals), which
+    # ingest/completeness.py checks against the records present; {} for CSV, XLSX, arrays
+    envelope: dict[str, Any] = field(default_factory=dict)
 
     @property
     def name(self) -> str:
@@ -94,7 +97,7 @@ def read_rows(path: Path, header: list[str], body: list[list[str]], kind: FileKi
     bad = [i for i, r in enumerate(body) if len(r) != width]
     quarantine = empty_quarantine()
     if bad:
-        quarantine = pd.DataFrame(
+        quarantine = conform_quarantine(pd.DataFrame(
             {
                 "file": path.name,
                 "row": [i + 1 for i in bad],
@@ -103,7 +106,7 @@ def read_rows(path: Path, header: list[str], body: list[list[str]], kind: FileKi
                 "value": [delim_join(body[i])[:200] for i in bad],
                 "detail": [f"values beyond the {width} header columns" for _ in bad],
             }
-        )
+        ))
     bad_set = set(bad)
     keep = [r for i, r in enumerate(body) if i not in bad_set]
     rows = pd.Series([i + 1 for i in range(len(body)) if i not in bad_set], dtype="int64")

@@ -2,9 +2,9 @@
 
 Format detection and typed conversion happen later; this layer only gets the bytes into rows
 exactly: encodings (UTF-8 with or without BOM, UTF-16, cp1252), delimiters (comma, semicolon,
-tab, pipe), quoted fields with embedded newlines, ragged rows (quarantined, never padded), JSON
-envelopes (``{"content": [...]}``, ``{"items": [...]}``, bare arrays, ...) and JSON Lines, gzip
-or not (:mod:`recon_helpers.ingest.jsonl`), with nested objects flattened to dotted names.
+tab, pipe), quoted fields with embedded newlines, ragged rows (quarantined, never padded), a
+last record cut off (an error); JSON documents (:mod:`recon_helpers.ingest.json_read`) and JSON
+Lines, gzip or not (:mod:`recon_helpers.ingest.jsonl`).
 
 Example:
     >>> raw = read_raw(Path("data/inputs/2026-10/pax8_invoice_items.json"))
@@ -17,16 +17,15 @@ from __future__ import annotations
 import codecs
 import csv
 import io
-import json
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 import pandas as pd
 
 from recon_helpers.core.errors import InputFileError
-from recon_helpers.core.schemas import QuarantineReason, empty_quarantine
-from recon_helpers.ingest.jsonl import gunzip, holds_records, json_lines_table
+from recon_helpers.core.schemas import QuarantineReason, conform_quarantine, empty_quarantine
+from recon_helpers.ingest.json_read import read_json_text
+from recon_helpers.ingest.jsonl import gunzip
 from recon_helpers.ingest.raw import FileKind, RawTable, check_header, empty_frame
 from recon_helpers.ingest.xlsx import read_sheet
 
@@ -140,10 +139,12 @@ def read_csv_text(
         # the failing record starts on the line after the last complete one; its data row is
         # the count of non-blank records so far (the header is record 1, so row 0 = header)
         row = sum(1 for r in records if any(v.strip() for v in r))
+        cut = (" (a quoted field is never closed: cut off mid-download? download it again)"
+               if "end of data" in str(exc) else "")
         raise InputFileError(
             path,
             f"malformed CSV in the record starting on line {done + 1} ({exc}); "
-            "check for an unbalanced quote",
+            f"check for an unbalanced quote{cut}",
             row=row,
         ) from exc
     records = [r for r in records if any(v.strip() for v in r)]
@@ -153,12 +154,13 @@ def read_csv_text(
     check_header(path, header)
     body = records[1:]
     width = len(header)
+    refuse_cut_last_record(path, text, body, width)
     widths = pd.Series([len(r) for r in body], dtype="int64")
     ragged = widths.ne(width)
     quarantine = empty_quarantine()
     if ragged.any():
         idx = ragged[ragged].index
-        quarantine = pd.DataFrame(
+        quarantine = conform_quarantine(pd.DataFrame(
             {
                 "file": path.name,
                 "row": idx + 1,
@@ -167,11 +169,31 @@ def read_csv_text(
                 "value": [delim.join(body[i])[:200] for i in idx],
                 "detail": [f"{widths[i]} fields, header has {width}" for i in idx],
             }
-        )
+        ))
     keep = [r for r, bad in zip(body, ragged, strict=True) if not bad]
     rows = pd.Series(ragged[~ragged].index + 1, dtype="int64")
     data = pd.DataFrame(keep, columns=header, dtype=object) if keep else empty_frame(header)
     return RawTable(path, "csv", data, rows, len(body), delimiter=delim, quarantine=quarantine)
+
+
+def refuse_cut_last_record(path: Path, text: str, body: list[list[str]], width: int) -> None:
+    """A last record with the wrong number of fields and no line break after it is a file cut
+    off mid-download, not one bad row: what is missing after it is unknown.
+
+    A ragged row elsewhere is quarantined (``ragged_row``); a short file that ends cleanly at
+    a line break carries no such signal.
+
+    Raises:
+        InputFileError: naming the last row and its field count.
+    """
+    if not body or text.endswith(("\n", "\r")) or len(body[-1]) == width:
+        return
+    raise InputFileError(
+        path,
+        f"the last record has {len(body[-1])} fields (the header has {width}) and the file "
+        "ends without a line break: cut off mid-download? download it again",
+        row=len(body),
+    )
 
 
 def _quoted_fields(
@@ -263,114 +285,6 @@ def _fast_csv(path: Path, data: bytes, delim: str) -> RawTable | None:
     rows = pd.Series(np.arange(1, len(body) + 1), dtype="int64")
     return RawTable(path, "csv", body if len(body) else empty_frame(header), rows, len(body),
                     delimiter=delim)
-
-
-def read_json_text(path: Path, text: str) -> RawTable:
-    """Parse a JSON export: a bare array, an envelope holding one list of records, or JSON
-    Lines (one record per line)."""
-    try:
-        # numbers stay strings: IDs keep every digit and money stays exact
-        doc = json.loads(text, parse_float=str, parse_int=str, parse_constant=_no_constant)
-    except json.JSONDecodeError as exc:
-        if exc.msg == "Extra data" and text.lstrip().startswith("{"):  # one record per line
-            return json_lines_table(path, text, _flatten)
-        raise InputFileError(
-            path,
-            f"not valid JSON at line {exc.lineno} column {exc.colno}: {exc.msg}"
-            " (truncated or hand-edited export?)",
-        ) from exc
-    except ValueError as exc:  # NaN / Infinity, refused by _no_constant
-        raise InputFileError(path, f"not valid JSON for an export: {exc}") from exc
-    except RecursionError as exc:
-        raise InputFileError(path, "JSON nested too deeply to be an export") from exc
-    refuse_error_document(path, doc)
-    jsonl = path.suffix.lower() in (".jsonl", ".ndjson", ".gz")
-    if jsonl and isinstance(doc, dict) and not holds_records(doc):  # JSON Lines, one record
-        return json_lines_table(path, text, _flatten)
-    container, records = _find_records(path, doc)
-    flat = []
-    for i, rec in enumerate(records, start=1):
-        if not isinstance(rec, dict):
-            raise InputFileError(path, f"record {i} is {type(rec).__name__}, not an object", row=i)
-        try:
-            flat.append(_flatten(rec))
-        except RecursionError as exc:
-            raise InputFileError(path, "JSON nested too deeply to be an export", row=i) from exc
-    columns: dict[str, None] = {}
-    for rec in flat:
-        columns.update(dict.fromkeys(rec))
-    data = pd.DataFrame(flat, columns=list(columns), dtype=object).fillna("")
-    rows = pd.Series(range(1, len(flat) + 1), dtype="int64")
-    return RawTable(path, "json", data, rows, len(flat), container=container)
-
-
-def refuse_error_document(path: Path, doc: Any) -> None:
-    """An API error answer saved in place of data is an error, never an empty month.
-
-    Kaseya BMS answers failures with HTTP 200 and ``{"Success": false, "Error": {"Code",
-    "Message", ...}, "Result": null}`` (APIS.md 6.2): a pull or a browser saves it like data.
-
-    Raises:
-        InputFileError: naming the file and the error code and message the API gave.
-    """
-    if not isinstance(doc, dict) or doc.get("Success") is not False:
-        return
-    error = doc.get("Error")
-    if isinstance(error, dict):
-        said = ", ".join(
-            f"{k} {str(error[k])[:200]!r}" for k in ("Code", "Message", "Details") if error.get(k)
-        )
-    else:
-        said = repr(str(error)[:200]) if error else "no error details"
-    raise InputFileError(
-        path,
-        f"is an API error response (Success: false; {said}), not data: the request failed, "
-        "so the month is not empty but unknown; pull or save this export again",
-    )
-
-
-def _no_constant(name: str) -> Any:
-    raise ValueError(f"{name} is not a number a billing export may hold")
-
-
-def _find_records(path: Path, doc: Any) -> tuple[str, list[Any]]:
-    if isinstance(doc, list):
-        return "", doc
-    if not isinstance(doc, dict):
-        raise InputFileError(path, "JSON holds neither an array nor an object")
-    found: list[tuple[str, list[Any]]] = []
-    for key, value in doc.items():
-        if isinstance(value, list) and (not value or isinstance(value[0], dict)):
-            found.append((key, value))
-        elif isinstance(value, dict):
-            for sub, inner in value.items():
-                if isinstance(inner, list) and (not inner or isinstance(inner[0], dict)):
-                    found.append((f"{key}.{sub}", inner))
-    non_empty = [f for f in found if f[1]]
-    if len(non_empty) == 1:
-        return non_empty[0]
-    if not non_empty and len(found) == 1:
-        return found[0]
-    if not found:
-        raise InputFileError(path, f"no list of records found under keys {sorted(doc)[:10]}")
-    raise InputFileError(path, f"several record lists: {[f[0] for f in found]}; cannot choose")
-
-
-def _flatten(rec: dict[str, Any], prefix: str = "") -> dict[str, str]:
-    out: dict[str, str] = {}
-    for key, value in rec.items():
-        name = f"{prefix}{key}"
-        if isinstance(value, dict):
-            out.update(_flatten(value, f"{name}."))
-        elif isinstance(value, list):
-            out[name] = json.dumps(value, separators=(",", ":"))
-        elif value is None:
-            out[name] = ""
-        elif isinstance(value, bool):
-            out[name] = "true" if value else "false"
-        else:
-            out[name] = str(value)
-    return out
 
 
 def read_raw(

@@ -16,7 +16,8 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
+from typing import Literal
 
 import numpy as np
 import pandas as pd
@@ -25,9 +26,10 @@ from recon_helpers.core.errors import InputFileError
 from recon_helpers.core.schemas import (
     MONEY_SCALE,
     QTY_SCALE,
-    QUARANTINE_COLUMNS,
+    QUARANTINE_IDENTITY,
     Kind,
     QuarantineReason,
+    conform_quarantine,
     empty_quarantine,
 )
 from recon_helpers.ingest.parsing import (
@@ -46,6 +48,8 @@ class LoadOptions:
 
     decimal_comma: bool = False
     date_format: DateFormat | None = None  # overrides the format's own date format
+    # the order the file's own dates showed (ingest/dates.py): read slashed-date fields in it
+    slashed_order: Literal["mdy", "dmy"] | None = None
     timezone: str | None = None  # for local-midnight-in-UTC dates (Autotask)
     currency: str = "USD"  # when a file carries no currency column
 
@@ -145,13 +149,53 @@ def _parse(text: pd.Series, f: Field, options: LoadOptions) -> tuple[pd.Series, 
     if f.kind == "quantity":
         return parse_fixed(text, QTY_SCALE, decimal_comma=options.decimal_comma)
     if f.kind == "date":
-        return parse_dates(text, options.date_format or f.date_format, timezone=options.timezone)
+        return parse_dates(text, date_format_of(f, options), timezone=options.timezone)
     if f.kind == "id":
         return parse_ids(text)
     if f.kind == "bool":
         return parse_bools(text)
     clean = text.astype(object).where(text.notna(), "").astype(str).str.strip().astype(object)
     return clean, pd.Series(False, index=text.index)
+
+
+def date_format_of(f: Field, options: LoadOptions) -> DateFormat:
+    """The format a date field is read in: recon.toml's, else the order the file showed (for
+    a field written M/D/YYYY or D/M/YYYY), else the field's own."""
+    if options.date_format:
+        return options.date_format
+    if options.slashed_order and f.date_format in ("mdy", "dmy"):
+        return options.slashed_order
+    return f.date_format
+
+
+# Field targets (and canonical columns) that say what a row concerns -> quarantine column
+IDENTITY_TARGETS = {
+    "client_id": "client_id", "product_id": "product_id", "vendor": "vendor",
+    "vendor_customer_id": "vendor_customer", "vendor_sku": "vendor_sku",
+}
+
+
+def identity_of(frame: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine identity columns of ``frame``'s rows: its values where it has the target
+    column (a customer without an id: its name), "" elsewhere."""
+    out = pd.DataFrame(index=frame.index)
+    for target, column in IDENTITY_TARGETS.items():
+        values = frame[target] if target in frame else pd.Series("", index=frame.index)
+        out[column] = values.astype(object).where(values.notna(), "").astype(str)
+    if "vendor_customer_name" in frame:
+        name = frame["vendor_customer_name"].astype(object).where(
+            frame["vendor_customer_name"].notna(), "").astype(str)
+        out["vendor_customer"] = out["vendor_customer"].where(out["vendor_customer"].ne(""), name)
+    return out[list(QUARANTINE_IDENTITY)].astype(object)
+
+
+def tag_quarantine(quarantine: pd.DataFrame, **known: str) -> pd.DataFrame:
+    """``quarantine`` with empty identity columns filled by what the whole file is about
+    (``vendor="pax8"``)."""
+    out = conform_quarantine(quarantine)
+    for column, value in known.items():
+        out[column] = out[column].where(out[column].ne(""), value)
+    return out
 
 
 def split_bad(
@@ -175,13 +219,11 @@ def split_bad(
                         "value": text[new].astype(str).str.slice(0, 200),
                         "detail": _detail(reason, column),
                     }
-                )
+                ).join(identity_of(frame[new]))
             )
             flagged |= new
     quarantine = (
-        pd.concat(parts, ignore_index=True)[list(QUARANTINE_COLUMNS)]
-        if parts
-        else empty_quarantine()
+        conform_quarantine(pd.concat(parts, ignore_index=True)) if parts else empty_quarantine()
     )
     return Converted(frame[~flagged].copy(), quarantine)
 
@@ -215,8 +257,8 @@ def quarantine_rows(
             "value": value,
             "detail": detail,
         }
-    )[list(QUARANTINE_COLUMNS)]
-    return frame[~mask].copy(), q.reset_index(drop=True)
+    ).join(identity_of(gone))
+    return frame[~mask].copy(), conform_quarantine(q).reset_index(drop=True)
 
 
 def exact_repeats(data: pd.DataFrame) -> pd.Series:
@@ -286,16 +328,9 @@ def drop_duplicates(raw: RawTable, record_id: str | None = None) -> tuple[RawTab
                 )
             )
     keep = ~(exact | conflicting)
-    kept = RawTable(
-        raw.path,
-        raw.kind,
-        raw.data[keep].reset_index(drop=True),
-        raw.rows[keep.to_numpy()].reset_index(drop=True),
-        raw.rows_read,
-        encoding=raw.encoding,
-        delimiter=raw.delimiter,
-        container=raw.container,
-        sheet=raw.sheet,
-        quarantine=raw.quarantine,
+    kept = replace(
+        raw,
+        data=raw.data[keep].reset_index(drop=True),
+        rows=raw.rows[keep.to_numpy()].reset_index(drop=True),
     )
-    return kept, pd.concat(parts, ignore_index=True)[list(QUARANTINE_COLUMNS)]
+    return kept, conform_quarantine(pd.concat(parts, ignore_index=True))

@@ -75,9 +75,12 @@ def inventory(rec: Reconciliation) -> Table:
     if rec.loaded.ignored:
         cap += (f"; not read (hidden or lock files, folders, the pull log): "
                 f"{', '.join(rec.loaded.ignored)}")
+    if rec.loaded.duplicates:
+        cap += "; not read, byte-identical copies: " + ", ".join(
+            f"{copy} (of {original})" for copy, original in rec.loaded.duplicates.items())
     cols = ["file", "format", "entity", "origin", "encoding", "bytes", "rows_read", "rows_used",
-            "rows_quarantined", "sha256"]
-    return Table(inv[cols], cap, "No input files.")
+            "rows_quarantined", "dates_from", "dates_to", "note", "sha256"]
+    return Table(inv[[c for c in cols if c in inv]], cap, "No input files.")
 
 
 def quarantine(rec: Reconciliation) -> Table:

@@ -41,9 +41,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from recon_helpers.connect.provenance import origins
 from recon_helpers.core.errors import UsageError
 from recon_helpers.core.period import Period
-from recon_helpers.core.schemas import DELIVERED, QTY_SCALE, QUARANTINE_COLUMNS
+from recon_helpers.core.schemas import DELIVERED, QTY_SCALE, conform_quarantine
 from recon_helpers.core.workspace import Settings, Workspace
 from recon_helpers.ingest.duckdb_read import (
     LINE_COLUMNS,
@@ -54,7 +55,9 @@ from recon_helpers.ingest.duckdb_read import (
     lit,
     read_direct,
 )
-from recon_helpers.ingest.load import LoadedPeriod, input_files, load_files
+from recon_helpers.ingest.duplicates import identical_files
+from recon_helpers.ingest.inventory import copy_rows
+from recon_helpers.ingest.load import LoadedPeriod, input_files, load_files, month_files
 from recon_helpers.ingest.registry import LINKERS, formats_for
 from recon_helpers.ingest.validation import LoadOptions
 from recon_helpers.reconcile.discrepancies import (
@@ -120,12 +123,8 @@ def reconcile_duckdb(
     """
     import duckdb
 
-    folder = workspace.inputs(period)
-    if not folder.is_dir():
-        have = ", ".join(map(str, workspace.periods())) or "none"
-        raise UsageError(f"no inputs folder {folder} (months with inputs: {have})")
+    files, ignored = month_files(workspace, period)
     settings = workspace.settings()
-    files, ignored = input_files(folder)
     opts = settings.raw.get("duckdb", {})
     tmp = Path(tempfile.mkdtemp(prefix="recon-duckdb-", dir=opts.get("temp_directory")))
     con = duckdb.connect(str(tmp / "month.duckdb"))
@@ -139,8 +138,10 @@ def reconcile_duckdb(
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Reconciliation:  # type: ignore[no-untyped-def]
+def _reconcile(con, workspace, settings, period, listed, ignored, progress) -> Reconciliation:  # type: ignore[no-untyped-def]
     formats = formats_for(workspace)
+    # byte-identical copies are read once, whichever reader takes the file
+    files, copies, digests = identical_files(listed)
     direct = {p: h for p in files if (h := direct_header(p, settings, formats)) is not None}
     con.execute(f"CREATE TABLE dl ({LINE_COLUMNS})")
     read = {}
@@ -148,7 +149,7 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
         if path in direct:
             if progress:
                 progress(f"reading {path.name} (DuckDB)")
-            read[path] = read_direct(con, path, *direct[path], settings, rank)
+            read[path] = read_direct(con, path, *direct[path], settings, rank, digests[path])
     small = load_files(
         [p for p in files if read.get(p) is None], settings, period, ignored, progress, formats
     )
@@ -159,7 +160,8 @@ def _reconcile(con, workspace, settings, period, files, ignored, progress) -> Re
     if progress:
         lines = con.execute("SELECT count(*) FROM dl").fetchone()[0]
         progress(f"mapping and matching {lines:,} vendor lines (DuckDB)")
-    loaded = _combine(small, {p: r for p, r in read.items() if r is not None}, ranks)
+    loaded = _combine(small, {p: r for p, r in read.items() if r is not None},
+                      {p.name: r for r, p in enumerate(listed)}, copies)
     clients = known_clients(loaded.clients, loaded.promised, loaded.billed)
     client_map = read_client_map(workspace.clients_map)
     ignore_map = read_ignore_map(workspace.ignore_map)
@@ -230,20 +232,29 @@ def _link(con, small: LoadedPeriod, settings: Settings) -> None:  # type: ignore
 
 
 def _combine(
-    small: LoadedPeriod, read: dict[Path, DirectRead], ranks: dict[str, int]
+    small: LoadedPeriod, read: dict[Path, DirectRead], ranks: dict[str, int],
+    copies: dict[Path, Path],
 ) -> LoadedPeriod:
-    """The pandas-loaded part plus the DuckDB-read files' inventory and quarantine rows."""
+    """The pandas-loaded part plus the DuckDB-read files' inventory and quarantine rows, and
+    the byte-identical copies not read."""
     inventory = pd.concat(
         [small.inventory, *[r.inventory for r in read.values()]], ignore_index=True
     )
+    if copies:
+        known = {r.file: (r.format, r.sha256) for r in inventory.itertuples(index=False)}
+        extra = pd.DataFrame(copy_rows(copies, known))
+        folder = next(iter(copies)).parent
+        extra["origin"] = extra["file"].map(origins(folder, dict(zip(
+            extra["file"], extra["sha256"], strict=True))))
+        inventory = pd.concat([inventory, extra[list(inventory.columns)]], ignore_index=True)
     inventory = inventory.iloc[inventory["file"].map(ranks).argsort(kind="stable")]
     parts = [q for q in [small.quarantine, *[r.quarantine for r in read.values()]] if len(q)]
-    quarantine = (pd.concat(parts, ignore_index=True) if parts else small.quarantine)[
-        list(QUARANTINE_COLUMNS)
-    ]
+    quarantine = conform_quarantine(pd.concat(parts, ignore_index=True) if parts
+                                    else small.quarantine)
     order = quarantine["file"].map(ranks).fillna(len(ranks)).argsort(kind="stable")
+    duplicates = {**small.duplicates, **{c.name: o.name for c, o in copies.items()}}
     return LoadedPeriod(small.period, inventory.reset_index(drop=True), dict(small.tables),
-                        quarantine.iloc[order].reset_index(drop=True), small.ignored)
+                        quarantine.iloc[order].reset_index(drop=True), small.ignored, duplicates)
 
 
 def _customers(con, clients: pd.DataFrame, client_map: pd.DataFrame,  # type: ignore[no-untyped-def]

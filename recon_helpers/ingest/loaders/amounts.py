@@ -67,6 +67,40 @@ def line_amount(quantity: pd.Series, unit_price: pd.Series,
     return pd.Series(pd.array(out, dtype="Int64"), index=quantity.index)
 
 
+def credit_signs(quantity: pd.Series, unit_cost: pd.Series,
+                 amount: pd.Series | None = None) -> tuple[pd.Series, pd.Series]:
+    """A delivered line's quantity and unit cost with a credit's signs made one convention.
+
+    Vendors write a credit as a negative quantity, a negative price, a negative total, or any
+    mix of them. The line amount decides when it is known and not zero (negative: a credit,
+    positive: a charge); without one, any negative quantity or unit cost makes the line a
+    credit. A credit is then a negative quantity at a non-negative unit cost and a charge a
+    positive one, so quantity x unit cost always has the credit's sign: a credit never adds
+    cost, never adds seats. Microsoft's reversal lines (a negative ``BillableQuantity`` at a
+    positive price, a negative ``Subtotal``) already have these signs.
+
+    Args:
+        quantity: fixed point int64.
+        unit_cost: money fixed point, nullable Int64.
+        amount: the line's total as the vendor writes it (Int64, missing allowed), or None.
+
+    Returns:
+        (quantity int64, unit cost Int64) on ``quantity``'s index.
+    """
+    q = quantity.astype("int64")
+    cost = unit_cost.astype("Int64")
+    negative = q.lt(0).to_numpy() | cost.lt(0).fillna(False).to_numpy(dtype=bool)
+    if amount is None:
+        credit = negative
+    else:
+        known = (amount.notna() & amount.ne(0)).fillna(False).to_numpy(dtype=bool)
+        below = amount.lt(0).fillna(False).to_numpy(dtype=bool)
+        credit = np.where(known, below, negative)
+    magnitude = q.abs().to_numpy()
+    signed = pd.Series(np.where(credit, -magnitude, magnitude), index=q.index, dtype="int64")
+    return signed, cost.abs()
+
+
 def denoise_doubles(raw: RawTable, columns: tuple[str, ...]) -> RawTable:
     """``raw`` with binary-double noise in money columns rounded away (.NET JSON APIs).
 

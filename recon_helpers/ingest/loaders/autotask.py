@@ -25,7 +25,7 @@ Decisions:
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import pandas as pd
@@ -35,11 +35,14 @@ from recon_helpers.ingest.loaders import autotask_billing
 from recon_helpers.ingest.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.ingest.loaders.connectwise import mul_div_round
 from recon_helpers.ingest.loaders.linking import (
+    client_of,
     concat_quarantine,
+    identify_through,
     join_referenced,
     psa_parser,
     reference_table,
 )
+from recon_helpers.ingest.raw import RawTable
 from recon_helpers.ingest.validation import Field, LoadOptions
 
 FAMILY = "autotask"
@@ -243,9 +246,24 @@ FORMATS: tuple[SourceFormat, ...] = (
     *autotask_billing.FORMATS,
 )
 
+def identify(quarantine: pd.DataFrame, raws: Mapping[str, Sequence[RawTable]],
+             entities: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Client and product of quarantined Autotask rows: units and contract services reach
+    their company through the contract, billing items name theirs (else their invoice's)."""
+    companies = client_of(entities.get(CONTRACTS), "contract_id", "company_id")
+    q = quarantine
+    for entity in (UNITS, CONTRACT_SERVICES):
+        q = identify_through(q, raws.get(entity, ()), ("contractID",), companies, ("serviceID",))
+    q = identify_through(q, raws.get(CONTRACTS, ()), (), companies, client=("companyID",))
+    invoices = client_of(entities.get(autotask_billing.INVOICES), "invoice_id", "company_id")
+    return identify_through(q, raws.get(autotask_billing.BILLING_ITEMS, ()), ("invoiceID",),
+                            invoices, ("serviceID",), client=("companyID",))
+
+
 LINKER = Linker(
     FAMILY,
     frozenset({CONTRACTS, CONTRACT_SERVICES, UNITS, autotask_billing.INVOICES,
                autotask_billing.BILLING_ITEMS}),
     link,
+    identify,
 )

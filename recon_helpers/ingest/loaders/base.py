@@ -12,8 +12,9 @@ Example:
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
+from typing import Literal
 
 import pandas as pd
 
@@ -22,6 +23,11 @@ from recon_helpers.ingest.raw import FileKind, RawTable, norm_header
 from recon_helpers.ingest.validation import Converted, LoadOptions
 
 ParseFn = Callable[[RawTable, LoadOptions], Converted]
+# (the month's quarantine, the RawTables read per entity, the linked entity frames) -> the
+# quarantine with the identity of the family's rows filled in (QUARANTINE_IDENTITY)
+IdentifyFn = Callable[
+    [pd.DataFrame, Mapping[str, Sequence[RawTable]], Mapping[str, pd.DataFrame]], pd.DataFrame
+]
 
 
 @dataclass(frozen=True)
@@ -40,7 +46,17 @@ class SourceFormat:
             None = any.
         excludes: columns whose presence rules this format out (tells apart look-alikes).
         record_id: a column that identifies a record; repeats with other values are
-            quarantined as conflicting duplicates.
+            quarantined as conflicting duplicates, and two files of the format holding the
+            same id are the same records twice (an error).
+        document_id: a column naming the document (invoice) a row belongs to, for exports
+            downloaded one document per file (the Partner Center invoice reconciliation
+            CSV's ``InvoiceNumber``): two CSV/XLSX files of the format naming the same
+            document are one invoice twice (an error). API pages (JSON) may split one.
+        slashed_dates: the order of the format's ``M/D/YYYY``-style dates (``mdy``,
+            ``dmy``), or None when it writes none; a file's own dates may show the other
+            order (ingest/dates.py).
+        defers_to: another format delivering the same records: when a file of that format
+            is loaded in the month, this one's rows only corroborate it (ingest/duplicates.py).
         description: one line for format listings.
         origin: where a workspace declared the format (``mappings/profiles/x.toml:3``); empty
             for the package's own formats. Such a format is never picked by signature size
@@ -57,6 +73,9 @@ class SourceFormat:
     record_id: str | None = None
     description: str = ""
     origin: str = ""
+    document_id: str | None = None
+    slashed_dates: Literal["mdy", "dmy"] | None = None
+    defers_to: str | None = None
 
     def normalized_signature(self) -> frozenset[str]:
         """The signature as compared (lower case, no spaces or underscores)."""
@@ -84,9 +103,12 @@ class Linker:
 
     ``link`` receives every loaded entity frame (auxiliary and canonical) and returns the
     canonical rows it builds. Each input row of a consumed entity must end up either in an
-    output table (carrying its ``source``) or in the quarantine.
+    output table (carrying its ``source``) or in the quarantine. ``identify`` (optional) says
+    which client and product the family's quarantined rows concern when a row reaches its
+    client only through another file (an addition through its agreement).
     """
 
     family: str
     consumes: frozenset[str]
     link: Callable[[Mapping[str, pd.DataFrame], LoadOptions], LinkResult]
+    identify: IdentifyFn | None = None

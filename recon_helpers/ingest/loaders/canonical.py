@@ -9,6 +9,7 @@ from __future__ import annotations
 import pandas as pd
 
 from recon_helpers.core.schemas import QuarantineReason
+from recon_helpers.ingest.loaders.amounts import credit_signs
 from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.raw import RawTable
 from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
@@ -97,6 +98,8 @@ def _parse_delivered(raw: RawTable, options: LoadOptions) -> Converted:
         "vendor_customer_id and vendor_customer_name are both empty", "vendor_customer_id",
     )
     quarantine = pd.concat([out.quarantine, q], ignore_index=True)
+    # a credit is a negative quantity at a non-negative cost, whichever sign the file negated
+    frame["quantity"], frame["unit_cost"] = credit_signs(frame["quantity"], frame["unit_cost"])
     return Converted(with_currency(frame, options), quarantine)
 
 

@@ -27,7 +27,7 @@ Decisions (see also the module functions):
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from functools import partial
 
 import numpy as np
@@ -39,13 +39,15 @@ from recon_helpers.core.schemas import (
     CLIENTS,
     PROMISED,
     QTY_SCALE,
-    QUARANTINE_COLUMNS,
     QuarantineReason,
+    conform_quarantine,
     empty_quarantine,
 )
 from recon_helpers.ingest.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.ingest.loaders.linking import (
+    client_of,
     concat_quarantine,
+    identify_through,
     join_referenced,
     psa_parser,
     quarantine_where,
@@ -270,7 +272,7 @@ def link(entities: Mapping[str, pd.DataFrame], options: LoadOptions) -> LinkResu
         tables[INVOICE_PRODUCTS] = products
     # empty parts too (unlike concat_quarantine): an empty part turns the text columns to
     # object dtype, which is what this linker has always returned
-    quarantine = pd.concat([q_add, q_prod], ignore_index=True)[list(QUARANTINE_COLUMNS)]
+    quarantine = conform_quarantine(pd.concat([q_add, q_prod], ignore_index=True))
     return LinkResult(tables, quarantine)
 
 
@@ -316,6 +318,18 @@ FORMATS: tuple[SourceFormat, ...] = (
     ),
 )
 
+def identify(quarantine: pd.DataFrame, raws: Mapping[str, Sequence[RawTable]],
+             entities: Mapping[str, pd.DataFrame]) -> pd.DataFrame:
+    """Client and product of quarantined ConnectWise rows: an addition reaches its company
+    through its agreement, an invoice product names its company (else its invoice's)."""
+    agreements = client_of(entities.get(AGREEMENTS), "agreement_id")
+    q = identify_through(quarantine, raws.get(ADDITIONS, ()), ("agreementId",), agreements,
+                         ("product.identifier",))
+    invoices = client_of(entities.get(INVOICES), "invoice_id")
+    return identify_through(q, raws.get(INVOICE_PRODUCTS, ()), ("invoice.id",), invoices,
+                            ("catalogItem.identifier",), client=("company.identifier",))
+
+
 LINKER = Linker(
-    FAMILY, frozenset({AGREEMENTS, ADDITIONS, INVOICES, INVOICE_PRODUCTS}), link
+    FAMILY, frozenset({AGREEMENTS, ADDITIONS, INVOICES, INVOICE_PRODUCTS}), link, identify
 )

@@ -19,7 +19,8 @@ Sherweb (``sherweb_payable_charges``): Distributor API ``GET /billing/payable-ch
   quarantined as ``not_billable_line``, so the auditor still sees them.
 * Credits: ``subTotal`` carries the sign. A charge whose ``subTotal`` is negative has a negative
   quantity and a positive unit cost, whatever signs the file gives them, so a credit lowers both
-  the seats and the cost, never adds to either.
+  the seats and the cost, never adds to either; without a ``subTotal``, a negative quantity or
+  ``netPrice`` makes the credit (``amounts.credit_signs``).
 
 StreamOne Ion (``streamone_subscriptions``): customer subscriptions of the v3 API
 (``GET /api/v3/accounts/{accountId}/customers/{customerId}/subscriptions`` ->
@@ -41,17 +42,23 @@ from __future__ import annotations
 
 import json
 
-import numpy as np
 import pandas as pd
 
 from recon_helpers.core.schemas import QuarantineReason
-from recon_helpers.ingest.loaders.amounts import denoise_doubles
+from recon_helpers.ingest.loaders.amounts import credit_signs, denoise_doubles
 from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.loaders.canonical import with_currency
 from recon_helpers.ingest.loaders.microsoft_nce import delivered_frame
 from recon_helpers.ingest.loaders.pax8 import inclusive_end
 from recon_helpers.ingest.raw import RawTable
-from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
+from recon_helpers.ingest.validation import (
+    Converted,
+    Field,
+    LoadOptions,
+    convert,
+    quarantine_rows,
+    tag_quarantine,
+)
 
 CUSTOMER_NAME_TAGS = ("customerdisplayname", "customername")
 CUSTOMER_ID_TAGS = ("customerid", "customer id", "customer_id")
@@ -59,7 +66,7 @@ CUSTOMER_ID_TAGS = ("customerid", "customer id", "customer_id")
 SHERWEB_FIELDS = (
     Field("tags", ("tags",), "text"),
     Field("sku", ("sku",), "id"),
-    Field("product_id", ("productId",), "id"),
+    Field("vendor_product_id", ("productId",), "id"),
     Field("sku_name", ("productName",), "text"),
     Field("charge_name", ("chargeName",), "text"),
     Field("charge_kind", ("chargeType",), "text", required=True),
@@ -112,14 +119,10 @@ def signed_by_amount(quantity: pd.Series, unit_cost: pd.Series, amount: pd.Serie
     """Quantity and unit cost with the sign of the line amount (a credit lowers both).
 
     Where ``amount`` is negative the quantity is made negative and the unit cost positive;
-    where it is positive, both positive; where it is zero or missing, as written.
+    where it is positive, both positive; where it is zero or missing, a negative quantity or
+    unit cost makes a credit (:func:`~recon_helpers.ingest.loaders.amounts.credit_signs`).
     """
-    credit = amount.lt(0).fillna(False).to_numpy(dtype=bool)
-    charge = amount.gt(0).fillna(False).to_numpy(dtype=bool)
-    magnitude = quantity.abs()
-    signed = np.where(credit, -magnitude, np.where(charge, magnitude, quantity))
-    cost = unit_cost.abs().where(credit | charge, unit_cost)
-    return pd.Series(signed, index=quantity.index, dtype="int64"), cost.astype("Int64")
+    return credit_signs(quantity, unit_cost, amount)
 
 
 def parse_sherweb(raw: RawTable, options: LoadOptions) -> Converted:
@@ -142,7 +145,7 @@ def parse_sherweb(raw: RawTable, options: LoadOptions) -> Converted:
         "no CustomerDisplayName (or customer id) tag names the customer", "tags",
     )
     parts.append(q)
-    frame["vendor_sku"] = frame["sku"].where(frame["sku"].ne(""), frame["product_id"])
+    frame["vendor_sku"] = frame["sku"].where(frame["sku"].ne(""), frame["vendor_product_id"])
     frame, q = quarantine_rows(frame, frame["vendor_sku"].eq(""), QuarantineReason.MISSING_VALUE,
                                "sku and productId are both empty", "vendor_sku")
     parts.append(q)
@@ -156,7 +159,8 @@ def parse_sherweb(raw: RawTable, options: LoadOptions) -> Converted:
     frame["vendor"] = "sherweb"
     frame["client_link"] = ""
     frame = with_currency(frame, options)
-    return Converted(delivered_frame(frame), pd.concat(parts, ignore_index=True))
+    quarantine = tag_quarantine(pd.concat(parts, ignore_index=True), vendor="sherweb")
+    return Converted(delivered_frame(frame), quarantine)
 
 
 def parse_streamone(raw: RawTable, options: LoadOptions) -> Converted:
@@ -177,7 +181,8 @@ def parse_streamone(raw: RawTable, options: LoadOptions) -> Converted:
     frame["unit_cost"] = pd.array([pd.NA] * len(frame), dtype="Int64")
     frame["client_link"] = ""
     frame = with_currency(frame, options)
-    return Converted(delivered_frame(frame), pd.concat(parts, ignore_index=True))
+    quarantine = tag_quarantine(pd.concat(parts, ignore_index=True), vendor="streamone")
+    return Converted(delivered_frame(frame), quarantine)
 
 
 FORMATS: tuple[SourceFormat, ...] = (

@@ -33,8 +33,8 @@ import pandas as pd
 
 from recon_helpers.core.errors import InputFileError
 from recon_helpers.core.schemas import MONEY_SCALE, QTY_SCALE, QuarantineReason
+from recon_helpers.ingest.json_read import flatten
 from recon_helpers.ingest.raw import RawTable
-from recon_helpers.ingest.readers import _flatten
 from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
 
 LINE_FIELDS = (
@@ -91,7 +91,7 @@ def _records(raw: RawTable, headers: pd.DataFrame) -> tuple[list[dict[str, str]]
         for pos, line in enumerate(lines, start=1):
             if not isinstance(line, dict):
                 raise InputFileError(raw.path, f"line {pos} is not an object", row=int(row))
-            records.append(_flatten(line))
+            records.append(flatten(line))
             owner.append((idx, pos))
         if not lines:
             records.append({})

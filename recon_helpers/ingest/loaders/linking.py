@@ -18,7 +18,7 @@ from collections.abc import Iterable, Sequence
 
 import pandas as pd
 
-from recon_helpers.core.schemas import QUARANTINE_COLUMNS, QuarantineReason, empty_quarantine
+from recon_helpers.core.schemas import QuarantineReason, conform_quarantine, empty_quarantine
 from recon_helpers.ingest.loaders.base import ParseFn
 from recon_helpers.ingest.loaders.canonical import with_currency
 from recon_helpers.ingest.raw import RawTable
@@ -112,4 +112,60 @@ def join_referenced(
 def concat_quarantine(*parts: pd.DataFrame) -> pd.DataFrame:
     """The non-empty quarantine parts in one frame (an empty quarantine when none is)."""
     found = [p for p in parts if len(p)] or [empty_quarantine()]
-    return pd.concat(found, ignore_index=True)[list(QUARANTINE_COLUMNS)]
+    return conform_quarantine(pd.concat(found, ignore_index=True))
+
+
+def raw_values(raw: RawTable, rows: pd.Series, *columns: str) -> pd.Series:
+    """The values (stripped text, "" when absent) of a file's data ``rows`` in the first of
+    ``columns`` the file has, on ``rows``' index."""
+    col = raw.column(*columns)
+    if col is None or not len(rows):
+        return pd.Series("", index=rows.index, dtype=object)
+    position = pd.Series(range(len(raw.rows)), index=raw.rows.to_numpy())
+    at = position.reindex(rows.to_numpy()).to_numpy()
+    known = ~pd.isna(at)
+    text = raw.data[col].astype(str).str.strip().to_numpy()
+    out = pd.Series("", index=rows.index, dtype=object)
+    out[known] = text[at[known].astype(int)]
+    return out
+
+
+def identify_through(
+    quarantine: pd.DataFrame,
+    raws: Sequence[RawTable],
+    key: tuple[str, ...],
+    clients: pd.Series,
+    product: tuple[str, ...] = (),
+    client: tuple[str, ...] = (),
+) -> pd.DataFrame:
+    """Fill ``client_id`` / ``product_id`` of quarantined rows of ``raws`` where empty.
+
+    A row that reaches its client through another record (an addition through its
+    agreement): its ``key`` column (raw column names) is looked up in ``clients`` (key ->
+    client_id); a ``client`` column of the row itself wins when it has one. ``product`` names
+    the raw column of its product id.
+    """
+    q = quarantine.copy()
+    for raw in raws:
+        mine = q["file"].eq(raw.name)
+        if not mine.any():
+            continue
+        rows = q.loc[mine, "row"]
+        found = raw_values(raw, rows, *key).map(clients).fillna("").astype(object)
+        if client:
+            own = raw_values(raw, rows, *client)
+            found = own.where(own.ne(""), found)
+        for column, values in (("client_id", found),
+                               ("product_id", raw_values(raw, rows, *product) if product
+                                else pd.Series("", index=rows.index))):
+            current = q.loc[mine, column]
+            q.loc[mine, column] = current.where(current.ne(""), values)
+    return q
+
+
+def client_of(frame: pd.DataFrame | None, key: str, client: str = "client_id") -> pd.Series:
+    """``key`` -> ``client`` of a loaded entity (the first row of each key), for lookups."""
+    if frame is None or frame.empty or key not in frame or client not in frame:
+        return pd.Series(dtype=object)
+    first = frame.drop_duplicates(key)
+    return pd.Series(first[client].astype(str).to_numpy(), index=first[key].astype(str))

@@ -49,11 +49,19 @@ from dataclasses import replace
 import pandas as pd
 
 from recon_helpers.core.schemas import DELIVERED, MONEY_SCALE, QuarantineReason
+from recon_helpers.ingest.loaders.amounts import credit_signs
 from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.loaders.canonical import with_currency
 from recon_helpers.ingest.parsing import parse_fixed
 from recon_helpers.ingest.raw import RawTable
-from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
+from recon_helpers.ingest.validation import (
+    Converted,
+    Field,
+    LoadOptions,
+    convert,
+    quarantine_rows,
+    tag_quarantine,
+)
 
 VENDOR = "microsoft"
 RATE_SCALE = 10**9  # PCToBCExchangeRate is published with 9 decimals (0.846202666)
@@ -62,7 +70,8 @@ CENT = MONEY_SCALE // 100
 FIELDS = (
     Field("vendor_customer_id", ("CustomerId", "CustomerTenantId"), "id", required=True),
     Field("vendor_customer_name", ("CustomerName", "CustomerCompanyName"), "text"),
-    Field("product_id", ("ProductId",), "id", required=True),
+    # Microsoft's ProductId: not a PSA product_id (the SKU key is ProductId:SkuId)
+    Field("ms_product_id", ("ProductId",), "id", required=True),
     Field("sku_id", ("SkuId",), "id", required=True),
     Field("sku_name", ("SkuName",), "text"),
     Field("product_name", ("ProductName",), "text"),
@@ -123,12 +132,14 @@ def truncate_convert(unit_price: pd.Series, rate: pd.Series) -> pd.Series:
     return out
 
 
-def _unit_cost(raw: RawTable, frame: pd.DataFrame) -> tuple[pd.Series, pd.Series]:
+def _unit_cost(raw: RawTable, frame: pd.DataFrame,
+               options: LoadOptions) -> tuple[pd.Series, pd.Series]:
     """Unit cost in the billing currency, and the rows whose exchange rate is malformed."""
     col = raw.column(*RATE_COLUMNS)
     text = raw.data.loc[frame.index, col] if col else pd.Series("", index=frame.index)
     frame["exchange_rate"] = text.astype(object)
-    rate, bad = parse_fixed(frame["exchange_rate"], RATE_SCALE)
+    rate, bad = parse_fixed(frame["exchange_rate"], RATE_SCALE,
+                            decimal_comma=options.decimal_comma)
     pricing = frame["pricing_currency"].str.upper()
     billing = frame["currency"].str.upper()
     foreign = pricing.ne("") & billing.ne("") & pricing.ne(billing)
@@ -161,12 +172,9 @@ def parse_invoice_recon(raw: RawTable, options: LoadOptions) -> Converted:
     )
     parts.append(q)
     qty = qty[frame.index].astype("int64")
+    unit_cost, bad_rate = _unit_cost(raw, frame, options)
     # a reversal line may keep its quantity positive; its Subtotal carries the sign (1.4)
-    reversal = qty.gt(0) & frame["subtotal"].lt(0).fillna(False).astype(bool)
-    frame["quantity"] = qty.where(~reversal, -qty)
-
-    unit_cost, bad_rate = _unit_cost(raw, frame)
-    frame["unit_cost"] = unit_cost
+    frame["quantity"], frame["unit_cost"] = credit_signs(qty, unit_cost, frame["subtotal"])
     frame, q = quarantine_rows(
         frame,
         bad_rate,
@@ -177,11 +185,28 @@ def parse_invoice_recon(raw: RawTable, options: LoadOptions) -> Converted:
     parts.append(q)
 
     frame["vendor"] = VENDOR
-    frame["vendor_sku"] = frame["product_id"] + ":" + frame["sku_id"]
+    frame["vendor_sku"] = frame["ms_product_id"] + ":" + frame["sku_id"]
     frame["sku_name"] = frame["sku_name"].where(frame["sku_name"].ne(""), frame["product_name"])
     frame["client_link"] = ""
     frame = with_currency(frame, options)
-    return Converted(delivered_frame(frame), pd.concat(parts, ignore_index=True))
+    quarantine = _identified(raw, pd.concat(parts, ignore_index=True))
+    return Converted(delivered_frame(frame), quarantine)
+
+
+def _identified(raw: RawTable, quarantine: pd.DataFrame) -> pd.DataFrame:
+    """The quarantine with vendor and SKU (``ProductId:SkuId`` as written) filled in."""
+    q = tag_quarantine(quarantine, vendor=VENDOR)
+    product, sku = raw.column("ProductId"), raw.column("SkuId")
+    if q.empty or product is None or sku is None:
+        return q
+    written = pd.DataFrame({
+        "row": raw.rows.to_numpy(),
+        "_sku": (raw.data[product].astype(str).str.strip() + ":"
+                 + raw.data[sku].astype(str).str.strip()).to_numpy(),
+    })
+    q = q.merge(written, on="row", how="left")
+    q["vendor_sku"] = q["vendor_sku"].where(q["vendor_sku"].ne(""), q["_sku"].fillna(""))
+    return q.drop(columns=["_sku"])
 
 
 def delivered_frame(frame: pd.DataFrame) -> pd.DataFrame:
@@ -213,6 +238,8 @@ FORMATS = (
         kinds=frozenset({"csv", "xlsx", "json"}),  # json: the API's JSON Lines
         # the daily rated usage file (FORMATS.md 1.2) shares the customer/product columns
         excludes=frozenset({"UsageDate", "MeterId"}),
+        document_id="InvoiceNumber",
+        slashed_dates="mdy",
         description="Microsoft Partner Center new-commerce invoice reconciliation (CSV, or the "
         "billed reconciliation export's JSON Lines)",
     ),

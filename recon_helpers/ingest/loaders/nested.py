@@ -23,9 +23,9 @@ from dataclasses import replace
 
 import pandas as pd
 
-from recon_helpers.core.schemas import QUARANTINE_COLUMNS, QuarantineReason, empty_quarantine
+from recon_helpers.core.schemas import QuarantineReason, conform_quarantine, empty_quarantine
+from recon_helpers.ingest.json_read import flatten
 from recon_helpers.ingest.raw import RawTable
-from recon_helpers.ingest.readers import _flatten
 from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert
 
 
@@ -47,7 +47,7 @@ def nested_lines(raw: RawTable, column: str | None) -> tuple[RawTable, pd.DataFr
                 bad[index] = True
                 continue
             for position, item in enumerate(items, start=1):
-                flat.append(_flatten(item))
+                flat.append(flatten(item))
                 where.append((index, row, position))
     columns: dict[str, None] = {}
     for rec in flat:
@@ -118,7 +118,7 @@ def parse_with_lines(
                 joined[f.target].notna(), False).astype(bool)
     parts = [header.quarantine, line_q, _malformed(raw, malformed, shown)]
     quarantine = pd.concat([p for p in parts if len(p)] or [empty_quarantine()], ignore_index=True)
-    return Converted(joined, quarantine[list(QUARANTINE_COLUMNS)])
+    return Converted(joined, conform_quarantine(quarantine))
 
 
 def _on_records(quarantine: pd.DataFrame, located: pd.DataFrame, column: str) -> pd.DataFrame:
@@ -143,4 +143,4 @@ def _malformed(raw: RawTable, mask: pd.Series, column: str) -> pd.DataFrame:
         "column": column,
         "value": raw.data.loc[mask, column].astype(str).str.slice(0, 200).to_numpy(),
         "detail": f"{column} is not a list of line objects",
-    })[list(QUARANTINE_COLUMNS)]
+    }).pipe(conform_quarantine)

@@ -10,9 +10,11 @@ PSA client id and becomes ``client_link``.
 
 Invoice items (``pax8_invoice_items``):
 
-* quantity ``quantity``; a positive quantity on a line whose ``costTotal`` (else ``subTotal``)
-  is negative is a credit and is negated, like Microsoft's reversal lines.
-* unit_cost ``cost`` (the partner's unit cost); ``price`` is the customer price, not a cost.
+* quantity ``quantity``, unit_cost ``cost`` (the partner's unit cost; ``price`` is the
+  customer price, not a cost). Credits: the line's ``costTotal`` (else ``subTotal``) decides,
+  else a negative quantity or cost; a credit is stored as a negative quantity at a positive
+  cost, whichever of quantity, price and cost Pax8 wrote negative
+  (``amounts.credit_signs``), so a credit never adds cost or seats.
 * charge_start ``startPeriod``; charge_end ``endPeriod`` made inclusive: Pax8 writes some
   spans exclusively (``2019-04-01`` -> ``2019-05-01``) and others inclusively
   (``2025-02-01`` -> ``2025-02-28``). An end after the start that falls on the 1st of a month
@@ -25,7 +27,10 @@ Invoice items (``pax8_invoice_items``):
   delivering seats: they are quarantined as ``not_billable_line`` naming the type, so the
   auditor still sees them.
 
-Subscriptions (``pax8_subscriptions``): quantity ``quantity``, unit_cost ``partnerCost``,
+Subscriptions (``pax8_subscriptions``): beside invoice items in one month they only
+corroborate them (``defers_to``: the invoice items count, the subscriptions' rows go to an
+auxiliary table and their disagreements are reported, see ingest/duplicates.py); alone they
+are the delivered rows. Quantity ``quantity``, unit_cost ``partnerCost``,
 charge_start ``startDate`` (else ``billingStart``), charge_end ``endDate`` as written,
 charge_type the subscription ``status``. A ``Cancelled`` subscription with an ``endDate``
 keeps its row (the end date ends the charge); without one it cannot be placed in time and is
@@ -48,12 +53,20 @@ from dataclasses import replace
 
 import pandas as pd
 
-from recon_helpers.core.schemas import QUARANTINE_COLUMNS, QuarantineReason, empty_quarantine
+from recon_helpers.core.schemas import QuarantineReason, conform_quarantine, empty_quarantine
+from recon_helpers.ingest.loaders.amounts import credit_signs
 from recon_helpers.ingest.loaders.base import Linker, LinkResult, SourceFormat
 from recon_helpers.ingest.loaders.canonical import with_currency
 from recon_helpers.ingest.loaders.microsoft_nce import delivered_frame
 from recon_helpers.ingest.raw import RawTable
-from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
+from recon_helpers.ingest.validation import (
+    Converted,
+    Field,
+    LoadOptions,
+    convert,
+    quarantine_rows,
+    tag_quarantine,
+)
 
 VENDOR = "pax8"
 COMPANIES = "pax8.companies"
@@ -130,8 +143,12 @@ def split_money_lines(raw: RawTable) -> tuple[RawTable, pd.DataFrame]:
             "column": "charge_type",
             "value": written[gone].to_numpy(),
             "detail": detail[gone].to_numpy(),
+            "vendor": VENDOR,
+            "vendor_customer": _raw_values(raw, gone, "companyId"),
+            "vendor_sku": _raw_values(raw, gone, "productId"),
         }
-    )[list(QUARANTINE_COLUMNS)]
+    )
+    q = conform_quarantine(q)
     keep = ~gone
     kept = replace(
         raw,
@@ -139,6 +156,11 @@ def split_money_lines(raw: RawTable) -> tuple[RawTable, pd.DataFrame]:
         rows=raw.rows[keep.to_numpy()].reset_index(drop=True),
     )
     return kept, q
+
+
+def _raw_values(raw: RawTable, mask: pd.Series, column: str) -> object:
+    col = raw.column(column)
+    return raw.data.loc[mask, col].astype(str).str.strip().to_numpy() if col else ""
 
 
 def inclusive_end(start: pd.Series, end: pd.Series) -> pd.Series:
@@ -171,16 +193,15 @@ def parse_invoice_items(raw: RawTable, options: LoadOptions) -> Converted:
     out = convert(services, ITEM_FIELDS, options)
     frame = out.frame
     amount = frame["cost_total"].fillna(frame["sub_total"])
-    credit = frame["quantity"].gt(0) & amount.lt(0).fillna(False).astype(bool)
-    frame["quantity"] = frame["quantity"].where(~credit, -frame["quantity"])
+    frame["quantity"], frame["unit_cost"] = credit_signs(
+        frame["quantity"], frame["unit_cost"], amount)
     frame["charge_end"] = inclusive_end(frame["charge_start"], frame["charge_end"])
     frame["sku_name"] = frame["sku_name"].where(frame["sku_name"].ne(""), frame["description"])
     frame["charge_type"] = _item_type(services).loc[frame.index]
     frame["vendor"] = VENDOR
     frame = with_currency(frame, options)
-    return Converted(
-        delivered_frame(frame), pd.concat([money_q, out.quarantine], ignore_index=True)
-    )
+    quarantine = pd.concat([money_q, out.quarantine], ignore_index=True)
+    return Converted(delivered_frame(frame), tag_quarantine(quarantine, vendor=VENDOR))
 
 
 def parse_subscriptions(raw: RawTable, options: LoadOptions) -> Converted:
@@ -202,12 +223,14 @@ def parse_subscriptions(raw: RawTable, options: LoadOptions) -> Converted:
         "charge_type",
     )
     frame["charge_start"] = frame["start_date"].fillna(frame["billing_start"])
+    frame["quantity"], frame["unit_cost"] = credit_signs(frame["quantity"], frame["unit_cost"])
     frame["vendor"] = VENDOR
     # subscriptions carry no company name or externalId: LINKER fills them from companies
     frame["vendor_customer_name"] = ""
     frame["client_link"] = ""
     frame = with_currency(frame, options)
-    return Converted(delivered_frame(frame), pd.concat([out.quarantine, q], ignore_index=True))
+    quarantine = pd.concat([out.quarantine, q], ignore_index=True)
+    return Converted(delivered_frame(frame), tag_quarantine(quarantine, vendor=VENDOR))
 
 
 def parse_companies(raw: RawTable, options: LoadOptions) -> Converted:
@@ -275,6 +298,7 @@ FORMATS = (
         container=_CSV_OR_CONTENT,
         excludes=frozenset({"startPeriod", "endPeriod"}),
         record_id="id",
+        defers_to="pax8_invoice_items",
         description="Pax8 subscriptions (partner API /subscriptions, or CSV/XLSX)",
     ),
     SourceFormat(

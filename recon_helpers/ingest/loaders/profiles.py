@@ -32,6 +32,7 @@ import pandas as pd
 
 from recon_helpers.core.errors import InputFileError
 from recon_helpers.core.schemas import Kind, QuarantineReason
+from recon_helpers.ingest.loaders.amounts import credit_signs
 from recon_helpers.ingest.loaders.base import SourceFormat
 from recon_helpers.ingest.loaders.canonical import with_currency
 from recon_helpers.ingest.loaders.profile_model import (
@@ -44,7 +45,14 @@ from recon_helpers.ingest.loaders.profile_model import (
 )
 from recon_helpers.ingest.loaders.profile_toml import read_profile
 from recon_helpers.ingest.raw import RawTable
-from recon_helpers.ingest.validation import Converted, Field, LoadOptions, convert, quarantine_rows
+from recon_helpers.ingest.validation import (
+    Converted,
+    Field,
+    LoadOptions,
+    convert,
+    quarantine_rows,
+    tag_quarantine,
+)
 
 SHIPPED = "vendor_profiles"  # package folder of the shipped profile files
 _INT64_MAX = 2**63 - 1
@@ -170,11 +178,13 @@ def parse_profile(profile: Profile, raw: RawTable, options: LoadOptions) -> Conv
         "vendor_sku",
     )
     frame, converted = _convert_units(profile, frame)
+    frame["quantity"], frame["unit_cost"] = credit_signs(frame["quantity"], frame["unit_cost"])
     if not profile.charge_end_inclusive:
         frame["charge_end"] = frame["charge_end"] - pd.Timedelta(days=1)
     extra = [p for p in (q, *converted) if len(p)]
     quarantine = pd.concat([out.quarantine, *extra], ignore_index=True) if extra else out.quarantine
-    return Converted(with_currency(frame, options), quarantine)
+    return Converted(with_currency(frame, options),
+                     tag_quarantine(quarantine, vendor=profile.vendor))
 
 
 def to_format(profile: Profile, origin: str = "") -> SourceFormat:
@@ -200,6 +210,7 @@ def to_format(profile: Profile, origin: str = "") -> SourceFormat:
         record_id=profile.record_id,
         description=profile.description,
         origin=origin,
+        slashed_dates=profile.date_format if profile.date_format in ("mdy", "dmy") else None,
     )
 
 
