@@ -67,6 +67,7 @@ from recon_helpers.reconcile.discrepancies import (
     unmapped_masks,
 )
 from recon_helpers.reconcile.expectations import missing_sources
+from recon_helpers.reconcile.licences import LicenceInputs, licence_inputs
 from recon_helpers.reconcile.mapping import (
     apply_product_map,
     assign_clients,
@@ -80,7 +81,6 @@ from recon_helpers.reconcile.mapping import (
 )
 from recon_helpers.reconcile.matching import KEY, MonthTables, promised_month, three_way_from
 from recon_helpers.reconcile.proration import FULL_CYCLE_DAYS, RECURRING
-from recon_helpers.reconcile.licences import LicenceInputs, licence_inputs
 from recon_helpers.reconcile.result import Reconciliation, assemble
 
 

@@ -56,7 +56,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import pandas as pd
 
-from recon_helpers.core.errors import ConfigError
+from recon_helpers.core.errors import ConfigError, UsageError
 from recon_helpers.core.exports import unprotect_cell
 from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import CENT, MONEY_SCALE, QTY_SCALE, money, qty
@@ -158,6 +158,28 @@ def licence_inputs(workspace: Workspace, period: Period, as_of: date | None = No
         client_map=read_client_map(workspace.clients_map),
         ignore_map=read_ignore_map(workspace.ignore_map),
     )
+
+
+def parse_as_of(text: object, what: str = "as_of") -> date:
+    """A ``YYYY-MM-DD`` as-of date, strictly (no other forms, no impossible days).
+
+    Raises:
+        UsageError: names ``what`` and the value.
+    """
+    value = str(text).strip()
+    try:
+        if len(value) != 10 or value[4] != "-" or value[7] != "-":
+            raise ValueError(value)
+        return date.fromisoformat(value)
+    except ValueError:
+        raise UsageError(f"{what} {value!r} is not a date YYYY-MM-DD") from None
+
+
+def todo(report: LicenceReport) -> pd.DataFrame:
+    """The actions still open, by act-by date (lost windows and idle seats without a window
+    are not to-dos: they are in ``report.actions`` with state ``lost`` / ``idle``)."""
+    acts = report.actions
+    return acts[acts["state"].eq("open")].reset_index(drop=True)
 
 
 # --- mapping files ------------------------------------------------------------------------
@@ -568,7 +590,8 @@ def licence_report(
                 "period": str(period), "kind": kind, "client_id": b["client_id"],
                 "client_name": names.get(str(b["client_id"]), ""),
                 "product_id": b["product_id"], "vendor": VENDOR, "vendor_customer": tenant,
-                "vendor_sku": sku, "vendor_qty": None if vendor_qty is None else Decimal(vendor_qty),
+                "vendor_sku": sku,
+                "vendor_qty": None if vendor_qty is None else Decimal(vendor_qty),
                 "agreement_qty": fig.get("agreed"), "invoiced_qty": fig.get("billed"),
                 "variance_qty": None if variance is None else Decimal(variance),
                 "unit_price": fig.get("price"), "unit_cost": cost, "impact": _round(impact),
@@ -600,7 +623,8 @@ def licence_report(
                     past.append((d, _seats(s.quantity)))
             if past:
                 lost_windows.append((max(d for d, _ in past), max(n for _, n in past), s))
-        for deadline, refundable, s in sorted(open_windows, key=lambda w: (w[0], w[2].subscription_id)):
+        by_date = lambda w: (w[0], w[2].subscription_id)  # noqa: E731
+        for deadline, refundable, s in sorted(open_windows, key=by_date):
             take = min(remaining, refundable)
             remaining -= take
             if deadline > last:
@@ -616,7 +640,7 @@ def licence_report(
             finding("reduction_window", s.subscription_id, what, impact if take else Decimal(0)
                     if cost is not None else None, _seats(s.quantity), -take if take else 0,
                     [s.source, *lic_src], deadline, "open", refundable)
-        for closed, refundable, s in sorted(lost_windows, key=lambda w: (w[0], w[2].subscription_id)):
+        for closed, refundable, s in sorted(lost_windows, key=by_date):
             take = min(remaining, refundable)
             remaining -= take
             if not take:

@@ -134,7 +134,8 @@ def _tenants(raw: RawTable, written: pd.Series, what: str) -> pd.Series:
 
 
 NO_TENANT = ("the customer tenant is unknown: the record does not say and the file name holds "
-             "no tenant GUID (save one file per tenant, named e.g. subscribedskus-<tenant id>.json)")
+             "no tenant GUID (save one file per tenant, named e.g. "
+             "subscribedskus-<tenant id>.json)")
 
 
 def _check_total(raw: RawTable, what: str) -> None:
