@@ -436,3 +436,40 @@ def test_the_demo_chart_sums_to_the_unassigned_findings(demo_month) -> None:  # 
     findings = rec.findings[rec.findings["kind"].eq("unassigned_licences")]
     assert sum(chart["idle_cost"], Decimal(0)) == -sum(findings["impact"], Decimal(0))
     assert len(findings) == 3
+
+
+def test_a_quarantined_subscription_holds_its_tenant_and_sku(month_dir) -> None:  # type: ignore[no-untyped-def]
+    doc = _subs(25, [], "2026-10-10T00:00:00Z")
+    extra = copy.deepcopy(doc["items"][0])
+    extra.update({"id": "9d9d9d9d-0000-4000-8000-000000000001", "quantity": "many"})
+    doc["items"].append(extra)
+    doc["totalCount"] = 2
+    ws = _workspace(month_dir, doc, _graph(20, 25), toml="[quarantine]\nmax_share = 1\n")
+    rec = reconcile_period(ws, PERIOD)
+    idle = _licence_findings(rec).iloc[0]
+    assert idle["kind"] == "unassigned_licences" and idle["hold"] == "quarantined_row"
+    assert "subscriptions.json:2" in idle["detail"]
+
+
+def test_both_engines_give_the_same_licence_findings(month_dir) -> None:  # type: ignore[no-untyped-def]
+    ws = _workspace(month_dir, _subs(25, [(5, "2026-11-03T00:00:00Z")], "2026-10-10T00:00:00Z"),
+                    _graph(21, 25), terms="client_id,product_id,term\nC1,BS,P1M\n")
+    a = reconcile_period(ws, PERIOD, engine="pandas", as_of=date(2026, 10, 20))
+    b = reconcile_period(ws, PERIOD, engine="duckdb", as_of=date(2026, 10, 20))
+    assert len(_licence_findings(a)) >= 2
+    pd.testing.assert_frame_equal(a.findings, b.findings)
+    pd.testing.assert_frame_equal(a.licences.actions, b.licences.actions)
+
+
+def test_hostile_names_are_escaped_in_the_view(month_dir) -> None:  # type: ignore[no-untyped-def]
+    from recon_helpers.present import licences as view
+
+    ws = _workspace(month_dir, _subs(25, [], "2026-10-10T00:00:00Z"), _graph(20, 25))
+    clients = month_dir / "agreements.csv"
+    clients.write_text(clients.read_text().replace("Contoso", "<img src=x onerror=alert(1)>"))
+    rec = reconcile_period(ws, PERIOD)
+    page = view.seats(rec).to_html() + view.todo(rec).to_html()
+    chart = view.idle_cost_chart(rec)._repr_html_()
+    for html in (page, chart):
+        assert "<img src=x" not in html
+    assert "&lt;img src=x onerror=alert(1)&gt;" in page

@@ -408,6 +408,13 @@ def _round(v: Decimal | None) -> Decimal | None:
     return None if v is None else v.quantize(CENT, ROUND_HALF_UP)
 
 
+def _m(v: Decimal | None) -> str:
+    """Money for a sentence: at least two decimals (18.70, 10.625), "?" when unknown."""
+    if v is None:
+        return "?"
+    return f"{v.quantize(CENT) if v == v.quantize(CENT) else v:f}"
+
+
 def _seats(v: object) -> int:
     return 0 if v is None or pd.isna(v) else int(v) // QTY_SCALE  # type: ignore[call-overload]
 
@@ -635,7 +642,7 @@ def licence_report(
             what = (f"{refundable} of {_seats(s.quantity)} seats can be reduced or cancelled "
                     f"until {deadline.isoformat()} ({zone})"
                     + (f"; {take} of them idle: keeping them commits {left} more months "
-                       f"at {cost} {cur}" if take and cost is not None else
+                       f"at {_m(cost)} {cur}" if take and cost is not None else
                        f"; {take} of them idle" if take else "; none idle"))
             finding("reduction_window", s.subscription_id, what, impact if take else Decimal(0)
                     if cost is not None else None, _seats(s.quantity), -take if take else 0,
@@ -650,7 +657,7 @@ def licence_report(
             impact = -(cost * take * left) if cost is not None else None
             what = (f"lost: the reduction window closed on {closed.isoformat()} ({zone}) with "
                     f"{take} idle seats; they are committed for {left} more months"
-                    + (f" at {cost} {cur}" if cost is not None else ""))
+                    + (f" at {_m(cost)} {cur}" if cost is not None else ""))
             finding("reduction_window", s.subscription_id, what, impact, _seats(s.quantity),
                     -take, [s.source, *lic_src], closed, "lost", take)
 
@@ -662,7 +669,7 @@ def licence_report(
                    "none can be reduced before the commitment ends"
                    + (f" on {min(ends).date().isoformat()}" if ends else ""))
             what = (f"bought {bought}, assigned {assigned}: {idle} idle seats"
-                    + (f" at {cost} {cur} cost {_round(cost * idle)} {cur} a month"
+                    + (f" at {_m(cost)} {cur} cost {_round(cost * idle)} {cur} a month"
                        if cost is not None else " (unit cost unknown)") + f"; {can}")
             finding("unassigned_licences", "", what,
                     -(cost * idle) if cost is not None else None, bought, -idle,
@@ -689,9 +696,9 @@ def licence_report(
                 if not s.auto_renew:
                     what += "; the seats stop unless renewed"
                 if price is not None:
-                    what += f"; renews at {price} {cur} (now {cost if cost is not None else '?'})"
+                    what += f"; renews at {_m(price)} {cur} (now {_m(cost)})"
                     if agreed_price is not None and price > agreed_price:  # type: ignore[operator]
-                        what += f", above the agreement price {agreed_price} {cur}"
+                        what += f", above the agreement price {_m(agreed_price)} {cur}"  # type: ignore[arg-type]
                 else:
                     what += "; renewal price unknown (mappings/microsoft_renewal_prices.csv)"
                 finding("renewal_due", s.subscription_id, what, impact, _seats(s.quantity),

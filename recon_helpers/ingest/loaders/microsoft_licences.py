@@ -262,8 +262,28 @@ def parse_subscriptions(raw: RawTable, options: LoadOptions) -> Converted:
     frame["next_billing_cycle"] = frame["next_billing_cycle"].str.lower()
     for c in ("quantity", "refundable_qty", "next_quantity"):
         frame[c] = frame[c].astype("Int64")
-    quarantine = _tag(raw, pd.concat(parts, ignore_index=True))
+    quarantine = _identified(raw, _tag(raw, pd.concat(parts, ignore_index=True)))
     return Converted(frame[list(SUBSCRIPTION_COLUMNS)].reset_index(drop=True), quarantine)
+
+
+def _identified(raw: RawTable, q: pd.DataFrame) -> pd.DataFrame:
+    """A quarantined subscription's tenant and ``ProductId:SkuId`` as written, so the findings
+    of that tenant x SKU are held (``quarantined_row``) while it is out."""
+    uri, offer = raw.column("links.self.uri"), raw.column("offerId")
+    if q.empty or offer is None:
+        return q
+    parts = raw.data[offer].astype(str).str.strip().str.split(":")
+    written = pd.DataFrame({
+        "row": raw.rows.to_numpy(),
+        "_sku": (parts.str[0].str.upper() + ":" + parts.str[1].fillna("")).to_numpy(),
+        "_tenant": (raw.data[uri].astype(str).str.extract(_SELF_URI)[0].fillna("").str.lower()
+                    if uri else pd.Series("", index=raw.data.index)).to_numpy(),
+    })
+    q = q.merge(written, on="row", how="left")
+    q["vendor_sku"] = q["vendor_sku"].where(q["vendor_sku"].ne(""), q["_sku"].fillna(""))
+    q["vendor_customer"] = q["vendor_customer"].where(q["vendor_customer"].ne(""),
+                                                      q["_tenant"].fillna(""))
+    return q.drop(columns=["_sku", "_tenant"])
 
 
 def _tag(raw: RawTable, quarantine: pd.DataFrame) -> pd.DataFrame:
