@@ -57,7 +57,7 @@ def test_reconcile_marks_resolved_findings_and_counts_them(
                        rec=rec)
     out = tmp_path / "findings.csv"
     assert run(ws, "reconcile", "--out", str(out)) == 1
-    assert "Resolution: 10 open, 1 resolved" in capsys.readouterr().out
+    assert "Resolution: 18 open, 1 resolved" in capsys.readouterr().out
     with out.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert tuple(rows[0][:17]) == DISCREPANCY_COLUMNS

@@ -39,7 +39,7 @@ def ui(demo_month, demo_ws) -> ResolutionUI:  # type: ignore[no-untyped-def]
 
 def test_filters_by_kind_vendor_client_and_minimum_impact(ui, demo_month) -> None:
     rec = demo_month[1]
-    assert ui.open_count == len(rec.findings) == len(listed(ui)) == 11
+    assert ui.open_count == len(rec.findings) == len(listed(ui)) == 19  # SPEC 11 + licences 8
     assert ui.resolved_count == 0
     assert listed(ui)[0] == key_of(rec, "invoice_mismatch", "IRONWOOD08")  # largest |impact|
     granite, lakeside = (key_of(rec, "under_billed", c) for c in ("GRANITEC06", "LAKESIDE11"))
@@ -58,7 +58,7 @@ def test_filters_by_kind_vendor_client_and_minimum_impact(ui, demo_month) -> Non
     assert [str(rec.findings.set_index("key").loc[k, "impact"]) for k in listed(ui)] == [
         "-294.00", "149.60", "-114.00"]
     ui.min_impact.value = "lots"
-    assert "is not a number" in ui.message.value and len(listed(ui)) == 11
+    assert "is not a number" in ui.message.value and len(listed(ui)) == 19  # SPEC 11 + licences 8
     scoped = ResolutionUI(ui.workspace, PERIOD, rec, client_ids=["JUNIPERS09"])
     assert listed(scoped) == [key_of(rec, "billed_not_delivered", "JUNIPERS09")]
 
@@ -115,7 +115,7 @@ def test_save_without_note_shows_the_error_and_records_nothing(ui, demo_month) -
     ui.action.value, ui.note.value, ui.actor.value = "escalate", "ask the client", ""
     ui.save.click()
     assert "needs the name of who records it" in ui.message.value
-    assert decisions(ws) == [] and ui.open_count == 11
+    assert decisions(ws) == [] and ui.open_count == 19
 
 
 def test_adjust_agreement_with_a_new_quantity_then_reopen(ui, demo_month) -> None:
@@ -144,7 +144,7 @@ def test_adjust_agreement_with_a_new_quantity_then_reopen(ui, demo_month) -> Non
     ui.items.value = key
     ui.action.value, ui.note.value = "reopen", "client disputes the storage figure"
     ui.save.click()
-    assert ui.open_count == 11 and len(decisions(ws)) == 2
+    assert ui.open_count == 19 and len(decisions(ws)) == 2
     assert "adjust_agreement to 3.4" in ui.detail.value and "reopen: client disputes" in (
         ui.detail.value)
 
@@ -172,5 +172,5 @@ def test_input_text_is_escaped_in_every_html_widget(tmp_path: Path) -> None:
 def test_static_fallback_for_the_rendered_report(ui) -> None:
     bundle = ui._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert 'data-open="11"' in bundle["text/html"]
+    assert 'data-open="19"' in bundle["text/html"]
     assert "resolve(ws, Period.parse(&#x27;2026-10&#x27;)" in bundle["text/html"]

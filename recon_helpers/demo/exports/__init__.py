@@ -41,7 +41,8 @@ from recon_helpers.demo.exports.usage import (
     huntress_json,
     sentinelone_json,
 )
-from recon_helpers.demo.plan import NAME_VARIANTS, Client, Month, Product
+from recon_helpers.demo.licences import RENEWAL_PRICE
+from recon_helpers.demo.plan import NAME_VARIANTS, PRODUCTS, Client, Month, Product
 from recon_helpers.demo.psas import PRODUCTS_ORDER, psa_product_id
 
 __all__ = [
@@ -81,9 +82,6 @@ dump_json = _dump
 def write_licence_mappings(folder: Path, terms: list[tuple[str, str, str]], psa: str) -> None:
     """agreement_terms.csv (the commitment each agreement allows) and the renewal price list
     of the licence rules (reconcile/licences.py)."""
-    from recon_helpers.demo.licences import RENEWAL_PRICE
-    from recon_helpers.demo.plan import PRODUCTS
-
     with (folder / "agreement_terms.csv").open("w", newline="", encoding="utf-8") as fh:
         out = csv.writer(fh, lineterminator="\n")
         out.writerow(("client_id", "product_id", "term"))
