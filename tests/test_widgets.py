@@ -41,7 +41,8 @@ def test_filters_by_kind_vendor_client_and_minimum_impact(ui, demo_month) -> Non
     rec = demo_month[1]
     assert ui.open_count == len(rec.findings) == len(listed(ui)) == 19  # SPEC 11 + licences 8
     assert ui.resolved_count == 0
-    assert listed(ui)[0] == key_of(rec, "invoice_mismatch", "IRONWOOD08")  # largest |impact|
+    # largest |impact|: the demo's year on a month-to-month agreement (licence kinds)
+    assert listed(ui)[0] == key_of(rec, "term_mismatch", "EVERGREE04")
     granite, lakeside = (key_of(rec, "under_billed", c) for c in ("GRANITEC06", "LAKESIDE11"))
     ui.kind_filter.value = "under_billed"
     assert listed(ui) == [granite, lakeside]  # 44.00 before 18.00
@@ -56,7 +57,7 @@ def test_filters_by_kind_vendor_client_and_minimum_impact(ui, demo_month) -> Non
     ui.client_filter.value = ALL
     ui.min_impact.value = "114"
     assert [str(rec.findings.set_index("key").loc[k, "impact"]) for k in listed(ui)] == [
-        "-294.00", "149.60", "-114.00"]
+        "-3060.00", "-897.60", "-294.00", "-280.50", "149.60", "-114.00"]
     ui.min_impact.value = "lots"
     assert "is not a number" in ui.message.value and len(listed(ui)) == 19  # SPEC 11 + licences 8
     scoped = ResolutionUI(ui.workspace, PERIOD, rec, client_ids=["JUNIPERS09"])
@@ -92,7 +93,7 @@ def test_save_accept_with_note_records_it_and_updates_the_view(ui, demo_month) -
     assert entry.payload["note"] == "client keeps 10 seats until the renewal in January"
     assert entry.payload["impact"] == "44.00" and entry.payload["client_id"] == "GRANITEC06"
     assert "Saved as ledger entry seq 1" in ui.message.value
-    assert (ui.open_count, ui.resolved_count) == (10, 1)
+    assert (ui.open_count, ui.resolved_count) == (18, 1)
     assert "<b>10</b> open, <b>1</b> resolved" in ui.counts.value
     assert key not in listed(ui) and ui.items.value == key_of(rec, "under_billed", "LAKESIDE11")
     assert "accept: client keeps 10 seats" in ui.decided.value
@@ -134,7 +135,7 @@ def test_adjust_agreement_with_a_new_quantity_then_reopen(ui, demo_month) -> Non
     [entry] = decisions(ws)
     assert entry.payload["new_quantity"] == "3.4" and entry.payload["agreement_qty"] == "3"
     assert entry.payload["description"] == "Cloud backup storage per TB"
-    assert ui.open_count == 10 and "adjust_agreement to 3.4" in ui.decided.value
+    assert ui.open_count == 18 and "adjust_agreement to 3.4" in ui.decided.value
     # a price mismatch is corrected by price: no quantity for adjust_invoice there
     ui.items.value = key_of(rec, "price_mismatch", "LAKESIDE11")
     ui.action.value = "adjust_invoice"
