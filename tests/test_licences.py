@@ -473,3 +473,12 @@ def test_hostile_names_are_escaped_in_the_view(month_dir) -> None:  # type: igno
     for html in (page, chart):
         assert "<img src=x" not in html
     assert "&lt;img src=x onerror=alert(1)&gt;" in page
+
+
+def test_a_microsoft_pull_never_claims_the_licence_files() -> None:
+    from recon_helpers.ingest.sources import sources_of_file
+
+    for name in ("microsoft_pc_subscriptions", "microsoft_pc_subscribed_skus",
+                 "microsoft_graph_subscribed_skus"):
+        assert sources_of_file(FORMATS / f"{name}.json") == set()
+    assert sources_of_file(FORMATS / "microsoft_nce_invoice_recon.csv") == {"microsoft"}
