@@ -94,7 +94,7 @@ def test_save_accept_with_note_records_it_and_updates_the_view(ui, demo_month) -
     assert entry.payload["impact"] == "44.00" and entry.payload["client_id"] == "GRANITEC06"
     assert "Saved as ledger entry seq 1" in ui.message.value
     assert (ui.open_count, ui.resolved_count) == (18, 1)
-    assert "<b>10</b> open, <b>1</b> resolved" in ui.counts.value
+    assert "<b>18</b> open, <b>1</b> resolved" in ui.counts.value
     assert key not in listed(ui) and ui.items.value == key_of(rec, "under_billed", "LAKESIDE11")
     assert "accept: client keeps 10 seats" in ui.decided.value
     assert ui.note.value == "" and ui.action.value is None
