@@ -482,3 +482,15 @@ def test_a_microsoft_pull_never_claims_the_licence_files() -> None:
                  "microsoft_graph_subscribed_skus"):
         assert sources_of_file(FORMATS / f"{name}.json") == set()
     assert sources_of_file(FORMATS / "microsoft_nce_invoice_recon.csv") == {"microsoft"}
+
+
+@pytest.mark.parametrize(("drop", "kinds"), [
+    ("subscriptions.json", []),  # counts without purchases: nothing bought to compare
+    ("graph.json", ["renewal_due"]),  # purchases without counts: no idle seats, but renewals
+])
+def test_one_side_alone(month_dir, drop: str, kinds: list[str]) -> None:  # type: ignore[no-untyped-def]
+    ws = _workspace(month_dir)
+    (month_dir / drop).unlink()
+    rec = reconcile_period(ws, PERIOD)
+    assert _licence_findings(rec)["kind"].tolist() == kinds
+    assert len(rec.licences.seats) == 2

@@ -61,15 +61,19 @@ from recon_helpers.core.exports import unprotect_cell
 from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import CENT, MONEY_SCALE, QTY_SCALE, money, qty
 from recon_helpers.core.workspace import Settings, Workspace
+from recon_helpers.ingest.loaders.microsoft_licences import (
+    LICENCE_COLUMNS,
+    LICENCES,
+    SUBSCRIPTION_COLUMNS,
+    SUBSCRIPTIONS,
+    VENDOR,
+)
 from recon_helpers.reconcile.mapping import (
     assign_clients,
     read_client_map,
     read_ignore_map,
 )
 
-SUBSCRIPTIONS = "microsoft.subscriptions"  # entity names of ingest/loaders/microsoft_licences
-LICENCES = "microsoft.licences"
-VENDOR = "microsoft"
 SUBSCRIPTION_KINDS = ("reduction_window", "renewal_due", "term_mismatch")
 
 # Graph skuId / skuPartNumber -> Partner Center ProductId:SkuId, for common NCE SKUs (Microsoft's
@@ -509,8 +513,9 @@ def licence_report(
     lic = tables.get(LICENCES)
     if (subs is None or subs.empty) and (lic is None or lic.empty):
         return _empty_report(inputs, columns)
-    subs = subs if subs is not None else pd.DataFrame(columns=["vendor_customer_id"])
-    lic = lic if lic is not None else pd.DataFrame(columns=["vendor_customer_id", "origin"])
+    # a month may hold only one side: the other is empty with its columns
+    subs = subs if subs is not None else pd.DataFrame(columns=list(SUBSCRIPTION_COLUMNS))
+    lic = lic if lic is not None else pd.DataFrame(columns=list(LICENCE_COLUMNS))
     subs = subs.assign(tenant=subs["vendor_customer_id"].astype(str).str.lower())
     lic = lic.assign(tenant=lic["vendor_customer_id"].astype(str).str.lower())
     who = _tenant_clients(pd.concat([subs["tenant"], lic["tenant"]]), customers, clients, inputs)
