@@ -62,12 +62,14 @@ def _print_blockers(rec) -> None:  # type: ignore[no-untyped-def]
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Load, map and match one month; print a summary; optionally write the findings."""
+    from recon_helpers.reconcile.licences import parse_as_of
     from recon_helpers.reconcile.run import reconcile_period
     from recon_helpers.reconcile.summary import impact_by_kind, top_clients
 
     ws, period = _workspace(args), _period(args)
     rec = reconcile_period(
-        ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr)
+        ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr),
+        as_of=parse_as_of(args.as_of, "--as-of") if args.as_of else None,
     )
     _print_blockers(rec)
     inv = rec.loaded.inventory
@@ -96,6 +98,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     print(_table(impact_by_kind(rec.findings)))
     print("\nClients with the largest impact:")
     print(_table(top_clients(rec.findings, 10)))
+    lic = rec.licences
+    if lic is not None and len(lic.actions):
+        from recon_helpers.reconcile.licences import todo
+
+        due = todo(lic)
+        print(f"\nMicrosoft licences as of {lic.as_of} (horizon {lic.horizon_days} days, act-by "
+              f"dates in {lic.timezone}): {len(due)} to do, "
+              f"{int(lic.actions['state'].eq('lost').sum())} windows lost")
+        if len(due):
+            print(_table(due[["act_by", "kind", "client_id", "vendor_sku", "seats", "impact",
+                              "currency"]]))
     from recon_helpers.audit.status import mark_findings
 
     marked = mark_findings(rec.findings, ws, period)  # decisions from the ledger, if any
@@ -533,6 +546,9 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--no-progress", action="store_true", help="no progress bars")
     rec = add("reconcile", "load, map and match one month; print a summary", cmd_reconcile)
     rec.add_argument("--out", help="write the discrepancy table (.csv or .xlsx)")
+    rec.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                     help="'today' of the Microsoft licence rules (reduction windows, renewals); "
+                     "default the period's last day")
     rep = add("report", "render the month's notebooks into reports/<period>/ (.ipynb, .html, "
               "manifest.json)", cmd_report)
     rep.add_argument("--client", dest="client_ids", action="append", metavar="ID",

@@ -60,7 +60,7 @@ def test_reconcile_marks_resolved_findings_and_counts_them(
                        rec=rec)
     out = tmp_path / "findings.csv"
     assert run(ws, "reconcile", "--out", str(out)) == 1
-    assert "Resolution: 10 open, 1 resolved" in capsys.readouterr().out
+    assert "Resolution: 18 open, 1 resolved" in capsys.readouterr().out
     with out.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert tuple(rows[0][:17]) == DISCREPANCY_COLUMNS
@@ -102,7 +102,7 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
     # the demo month has open findings: refused, listing them, until the preparer waives
     assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 1
     err = capsys.readouterr().err
-    assert ("2026-10 is not ready to sign: 1 unmapped customer, 10 open findings, 2 quarantined "
+    assert ("2026-10 is not ready to sign: 1 unmapped customer, 18 open findings, 2 quarantined "
             "rows.") in err and "--waive REASON" in err
     with Ledger(ws.ledger_path) as ledger:
         assert ledger.entries(PERIOD) == []  # nothing recorded
@@ -110,7 +110,7 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
                "--waive", WAIVER) == 0
     out = capsys.readouterr().out
     assert "2026-10 signed by preparer Alice Martin: ledger entry seq 2" in out
-    assert (f"signed over 13 waived item(s) (1 unmapped customer, 10 open findings, "
+    assert (f"signed over 21 waived item(s) (1 unmapped customer, 18 open findings, "
             f"2 quarantined rows): {WAIVER} (ledger entry seq 1)") in out
     assert f"seal hash: {json.loads((folder / SEAL_FILE).read_text())['seal']['hash']}" in out
     assert "report: 3 file(s) sealed" in out and "mappings: 2 file(s) sealed" in out
@@ -126,7 +126,7 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
     page = (folder / SEAL_PAGE).read_text(encoding="utf-8")
     assert 'data-signoff-status="signed"' in page and "Bob Okafor" in page
     assert "04_monthly_report.html" in page  # the sealed files with their sha256
-    assert WAIVER in page and page.count("<td>open_finding</td>") == 10
+    assert WAIVER in page and page.count("<td>open_finding</td>") == 18
     assert page.count("<td>quarantined_row</td>") == 2
     signed = (folder / SIGNED_COPY).read_text(encoding="utf-8")  # the report, with its seal
     seal_hash = json.loads((folder / SEAL_FILE).read_text())["seal"]["hash"]

@@ -46,7 +46,7 @@ from recon_helpers.audit.signoff import SEAL_FILE
 from recon_helpers.audit.status import by_size, resolve, status_table
 from recon_helpers.core.errors import ReconError
 from recon_helpers.core.period import Period
-from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.core.schemas import FINDING_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.html import Table, text
 from recon_helpers.present.resolution import decided_frame, decision_panel
@@ -103,7 +103,7 @@ class ResolutionUI:
         self.findings = findings.reset_index(drop=True)
         self.status = status_table(self.findings, workspace, period)
         f = self.findings
-        kinds = [k for k in DISCREPANCY_KINDS if k in set(f["kind"])]
+        kinds = [k for k in FINDING_KINDS if k in set(f["kind"])]
         clients = f[["client_id", "client_name"]].drop_duplicates().sort_values("client_id")
         wide = {"description_width": "initial"}
         self.kind_filter = w.Dropdown(description="kind", options=[("all kinds", ALL)]
