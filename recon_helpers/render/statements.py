@@ -24,6 +24,7 @@ from recon_helpers.core.errors import RenderError
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.render.notebook import (
+    KERNEL_LOG,
     NOTEBOOKS_DIR,
     check_parameters,
     execute,
@@ -74,7 +75,7 @@ def _render_statement_into(target: Path, parameters: dict[str, object], period: 
     tmp.mkdir()
     try:
         ipynb = tmp / f"{target.stem}.ipynb"
-        execute(STATEMENT_NOTEBOOK, ipynb, parameters, timeout)
+        execute(STATEMENT_NOTEBOOK, ipynb, parameters, timeout, log=target.parent / KERNEL_LOG)
         export_html(ipynb, ipynb.with_suffix(".html"), period)
         os.replace(ipynb, target.with_suffix(".ipynb"))
         os.replace(ipynb.with_suffix(".html"), target)
