@@ -149,7 +149,7 @@ def test_cli_lab_dry_run_prints_the_jupyterlab_command(workspace, capsys) -> Non
     cmd = capsys.readouterr().out
     assert "-m jupyterlab" in cmd and "--no-browser" in cmd and "--port=8891" in cmd
     assert f"--ServerApp.root_dir={NOTEBOOKS_DIR}" in cmd
-    assert f"--LabApp.default_url=/lab/tree/lab/2026-10/{NOTEBOOKS[0].name}" in cmd
+    assert "--LabApp.default_url=/lab/tree/lab/2026-10/03_resolution.ipynb" in cmd
     assert not (NOTEBOOKS_DIR / "lab" / "2026-10").exists()  # dry run writes nothing
 
 
