@@ -261,13 +261,18 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the month's notebooks into reports/<period>/ and print the paths."""
+    from recon_helpers.render.pdf import chromium_path, render_pdf
     from recon_helpers.render.report import MANIFEST, render_period
 
     ws, period = _workspace(args), _period(args)
+    if args.pdf:
+        chromium_path()  # no browser, no PDF: say so before rendering anything
     folder = render_period(ws, period, args.client_ids or (), timeout=args.timeout,
                            progress=not args.no_progress)
     for path in [*sorted(folder.glob("*.html")), folder / MANIFEST]:
         print(path)
+    if args.pdf:
+        print(render_pdf(ws, period))
     return 0
 
 
@@ -561,6 +566,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="PSA client id in scope (repeatable; default: all clients)")
     rep.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (600)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.add_argument("--pdf", action="store_true", help="also print index, monthly report and "
+                     "sign-off page into reports/<period>/report.pdf (needs chromium)")
     lab = add("lab", "open JupyterLab on notebooks/ with the workspace and month preset",
               cmd_lab, period=False)
     lab.add_argument("--period", help="month, YYYY-MM (default: the latest with inputs)")

@@ -22,6 +22,7 @@ from recon_helpers.present.grid import ResolutionGrid
 from recon_helpers.present.html import Table
 from recon_helpers.present.mapping_ui import MappingUI
 from recon_helpers.reconcile.run import reconcile_period
+from recon_helpers.render.notebook import NOTEBOOKS_DIR
 
 PERIOD = Period.parse("2026-10")
 
@@ -181,9 +182,8 @@ def test_lab_opens_the_resolution_notebook_of_the_project(demo, tmp_path, monkey
                                                           capsys) -> None:
     project = tmp_path / "project"
     (project / "notebooks").mkdir(parents=True)
-    src = cli.__file__.rsplit("/recon_helpers/", 1)[0] + "/notebooks"
     for name in ("01_record_keeping.ipynb", "03_resolution.ipynb"):
-        (project / "notebooks" / name).write_bytes(open(f"{src}/{name}", "rb").read())
+        (project / "notebooks" / name).write_bytes((NOTEBOOKS_DIR / name).read_bytes())
     monkeypatch.chdir(project)
     assert cli.main(["lab", "--workspace", str(demo), "--dry-run", "--no-browser"]) == 0
     cmd = capsys.readouterr().out
