@@ -52,7 +52,7 @@ JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 LINK_ATTRS = {"src", "href", "action", "formaction", "srcset", "poster", "data", "xlink:href",
               "background"}
 # a link may go to an anchor of the page or to a sibling page (signoff.html), nothing else
-SAFE_LINK = re.compile(r"#[^\s]*|[\w.-]+\.html")
+SAFE_LINK = re.compile(r"#[^\s]*|[\w.-]+\.(html|json)(#client-[A-Za-z0-9_-]+)?")
 # every DOM element with an on* attribute, and every link or frame that could run script
 DOM_VIOLATIONS = """() => {
   const bad = [];
