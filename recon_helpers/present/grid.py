@@ -47,9 +47,10 @@ from recon_helpers.reconcile.run import reconcile_period
 
 GRID_COLUMNS = ("status", "kind", "client", "product", "vendor", "impact", "currency",
                 "delivered", "agreed", "invoiced", "decision")
-_WIDTHS = {"status": 70, "kind": 130, "client": 220, "product": 110, "vendor": 90,
-           "impact": 90, "currency": 60, "delivered": 70, "agreed": 70, "invoiced": 70,
-           "decision": 260}
+_WIDTHS = {"status": 62, "kind": 124, "client": 210, "product": 100, "vendor": 84,
+           "impact": 80, "currency": 52, "delivered": 66, "agreed": 60, "invoiced": 64,
+           "decision": 220}
+ROW, HEADER = 24, 20  # pixel heights of a row and of the column header
 
 
 def _float(value: Any) -> float | None:
@@ -104,11 +105,13 @@ class ResolutionGrid:
         self.current_key: str | None = None
         self.status = status_table(self.findings, workspace, period)
         self.frame = grid_frame(self.status)
-        money = TextRenderer(format=",.2f", horizontal_alignment="right")
-        number = TextRenderer(format=",.4~f", horizontal_alignment="right")
+        money = TextRenderer(format=",.2f", horizontal_alignment="right", missing=DASH)
+        number = TextRenderer(format=",.4~f", horizontal_alignment="right", missing=DASH)
+        tall = min(ROW * len(self.frame) + HEADER + 18, 480)  # 18: the horizontal scroll bar
         self.grid = DataGrid(
-            self.frame, selection_mode="row", base_row_size=24, base_column_size=90,
-            column_widths=_WIDTHS, layout=w.Layout(height="360px", width="100%"),
+            self.frame, selection_mode="row", base_row_size=ROW, base_column_size=90,
+            base_column_header_size=HEADER, column_widths=_WIDTHS,
+            layout=w.Layout(height=f"{tall}px", width="100%"),
             renderers={"impact": money, "delivered": number, "agreed": number,
                        "invoiced": number})
         wide = {"description_width": "initial"}

@@ -85,13 +85,16 @@ def inventory(rec: Reconciliation) -> Table:
             f"{copy} (of {original})" for copy, original in rec.loaded.duplicates.items())
     cols = ["file", "format", "entity", "origin", "encoding", "bytes", "rows_read", "rows_used",
             "rows_quarantined", "dates_from", "dates_to", "note", "sha256"]
-    return Table(inv[[c for c in cols if c in inv]], cap, "No input files.")
+    return Table(inv[[c for c in cols if c in inv]], cap, "No input files.",
+                 fold=("origin", "encoding", "note", "sha256"))
 
 
 def quarantine(rec: Reconciliation) -> Table:
     """Rows set aside, with the reason, the column and the raw value."""
     q = rec.loaded.quarantine
-    return Table(q, f"{len(q)} rows quarantined", "No rows were quarantined.")
+    return Table(q, f"{len(q)} rows quarantined", "No rows were quarantined.",
+                 fold=("value", "client_id", "product_id", "vendor", "vendor_customer",
+                       "vendor_sku"))
 
 
 def coverage(rec: Reconciliation) -> Table:
