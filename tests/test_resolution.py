@@ -107,7 +107,7 @@ def test_signoff_block_and_page_follow_the_month(demo_month, demo_ws) -> None:
     block = signoff_block(ws, PERIOD).markup
     assert 'data-signoff-status="open"' in block and f'href="{SEAL_PAGE}"' in block
     assert "rendered after a sign-off" not in block
-    seal(ws, PERIOD, "preparer", "Alice <Martin>")
+    seal(ws, PERIOD, "preparer", "Alice <Martin>", waive="the month's findings go to review")
     write_signoff_page(ws, PERIOD)  # recon signoff writes it after the seal
     page = (folder / SEAL_PAGE).read_text(encoding="utf-8")
     assert 'data-signoff-status="prepared"' in page and "Alice &lt;Martin&gt;" in page

@@ -40,7 +40,7 @@ from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.fmt import DASH
 from recon_helpers.present.resolution import decision_panel
-from recon_helpers.present.signoff import write_signoff_page
+from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 from recon_helpers.present.widgets import finding_detail
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
@@ -191,6 +191,7 @@ class ResolutionGrid:
         if (self.workspace.report_dir(self.period) / SEAL_FILE).is_file():
             with suppress(OSError):  # the decision stands; the page says the month reopened
                 write_signoff_page(self.workspace, self.period)
+                write_signed_copy(self.workspace, self.period)  # removed: no longer signed
         first = entries[0].payload
         said = decision_text(first["action"], first.get("note", ""),
                              first.get("new_quantity", ""), first.get("effective_date", ""))

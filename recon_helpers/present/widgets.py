@@ -50,7 +50,7 @@ from recon_helpers.core.schemas import DISCREPANCY_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.html import Table, text
 from recon_helpers.present.resolution import decided_frame, decision_panel
-from recon_helpers.present.signoff import write_signoff_page
+from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 from recon_helpers.present.views import three_way_frame
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
@@ -256,6 +256,7 @@ class ResolutionUI:
             # the page cannot be written (recon verify reads the ledger, not the page)
             with suppress(OSError):
                 write_signoff_page(self.workspace, self.period)
+                write_signed_copy(self.workspace, self.period)  # removed: no longer signed
         said = decision_text(entry.payload["action"], entry.payload.get("note", ""),
                              entry.payload.get("new_quantity", ""),
                              entry.payload.get("effective_date", ""))
