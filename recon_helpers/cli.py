@@ -364,11 +364,17 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 
     ws, period = _workspace(args), _period(args)
+    if args.pdf:
+        from recon_helpers.render.pdf import chromium_path
+
+        chromium_path()  # no browser, no PDF: refused before anything is sealed
     if args.role == "preparer":
         print(f"checking that {period} is ready to sign ...", file=sys.stderr)
     document = seal(ws, period, args.role, args.name, waive=args.waive)
     write_signoff_page(ws, period)
     copy = write_signed_copy(ws, period)
+    if args.pdf:
+        _signed_pdf(ws, period, args.name)
     sealed = document["seal"]
     print(f"{period} signed by {args.role} {sealed['name']}: ledger entry seq {sealed['seq']}, "
           f"status now {document['status']}")
@@ -386,6 +392,18 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     print(f"wrote {folder / SEAL_FILE} and {folder / SEAL_PAGE}"
           + (f", and the signed report {copy}" if copy else ""))
     return 0
+
+
+def _signed_pdf(ws: Workspace, period: Period, actor: str) -> None:
+    """Print the sealed month (index, signed report, sign-off page) into signed_report.pdf and
+    record it as issued, so ``recon verify`` checks its sha256."""
+    from recon_helpers.audit.signoff import record_issued
+    from recon_helpers.render.pdf import render_pdf
+
+    pdf = render_pdf(ws, period, signed=True)
+    entry = record_issued(ws, period, [pdf], actor)
+    print(f"wrote {pdf}" + (f" (ledger entry seq {entry.seq}: recon verify checks it)"
+                            if entry else ""))
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -624,6 +642,8 @@ def build_parser() -> argparse.ArgumentParser:
                "different reviewer)", cmd_signoff)
     sign.add_argument("--role", required=True, choices=("preparer", "reviewer"))
     sign.add_argument("--name", required=True, help="who signs")
+    sign.add_argument("--pdf", action="store_true", help="also print the signed month (index, "
+                      "signed report, sign-off page) into signed_report.pdf (needs chromium)")
     sign.add_argument("--waive", metavar="REASON",
                       help="preparer only: sign over what is still open, held, unmapped, "
                            "missing or quarantined, recording each item as waived with REASON")

@@ -16,7 +16,7 @@ from recon_helpers.audit.signoff import read_seal
 from recon_helpers.audit.status import resolve_many
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.run import reconcile_period
-from recon_helpers.render.pdf import render_pdf, seal_label
+from recon_helpers.render.pdf import SIGNED_PDF, render_pdf, seal_label
 from tests.test_browser import pytestmark as browser_marks
 from tests.test_notebooks import DEMO_PERIOD, render_demo_once
 
@@ -39,12 +39,15 @@ def test_signed_pdf_shows_signers_seal_and_page_numbers(tmp_path, tmp_path_facto
     rec_keys = list(reconcile_period(ws, DEMO_PERIOD).findings["key"])
     resolve_many(ws, DEMO_PERIOD, rec_keys, "accept", "reviewed with the client", "Alice Martin")
     base = ["signoff", "--workspace", str(ws.root), "--period", str(DEMO_PERIOD)]
-    assert cli.main([*base, "--role", "preparer", "--name", "Alice Martin"]) == 0
-    assert cli.main([*base, "--role", "reviewer", "--name", "Bob Chen"]) == 0
+    assert cli.main([*base, "--role", "preparer", "--name", "Alice Martin", "--waive",
+                     "unmapped demo tenant, mapped next month"]) == 0
+    assert cli.main([*base, "--role", "reviewer", "--name", "Bob Chen", "--pdf"]) == 0
     digest = read_seal(ws, DEMO_PERIOD)["seal"]["hash"]
     assert seal_label(ws, DEMO_PERIOD).startswith(f"seal {digest[:16]}")
+    pdf = ws.report_dir(DEMO_PERIOD) / SIGNED_PDF
+    verify = ["verify", "--workspace", str(ws.root), "--period", str(DEMO_PERIOD)]
+    assert cli.main(verify) == 0  # the PDF is recorded as issued: verify accepts it
 
-    pdf = render_pdf(ws, DEMO_PERIOD, out=tmp_path / "month.pdf")
     pages = _text(pdf)
     assert len(pages) >= 3
     for n, page in enumerate(pages, start=1):  # header and footer on every page
@@ -61,4 +64,13 @@ def test_signed_pdf_shows_signers_seal_and_page_numbers(tmp_path, tmp_path_facto
     pngs = sorted(tmp_path.glob("page-*.png"))
     assert len(pngs) == len(pages)
     assert all(p.stat().st_size > 5_000 for p in pngs)  # drawn, not blank
-    assert cli.main(["verify", "--workspace", str(ws.root), "--period", str(DEMO_PERIOD)]) == 0
+    # the signed copy of the report is what was printed: its certificate names the signers
+    assert "Signed report: 2026-10" in "\n".join(pages)
+    pdf.write_bytes(pdf.read_bytes() + b"%")  # any change to the PDF is caught
+    assert cli.main(verify) == 1
+
+
+def test_pdf_of_an_unsigned_month_says_not_signed(tmp_path, tmp_path_factory) -> None:
+    ws, _ = render_demo_once(tmp_path_factory)
+    pages = _text(render_pdf(ws, DEMO_PERIOD, out=tmp_path / "draft.pdf"))
+    assert all("not signed" in p for p in pages) and "Month status" in pages[0]

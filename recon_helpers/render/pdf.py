@@ -10,8 +10,13 @@ footer "page N of M". Plotly charts are drawn before printing.
 Nothing leaves the machine: the pages are local files and every request other than ``file:``
 and ``data:`` is refused.
 
+``recon report --pdf`` writes ``report.pdf`` with the report (so the seal covers it);
+``recon signoff --pdf`` writes ``signed_report.pdf`` from the signed copy of the report and
+records it as issued in the ledger, so ``recon verify`` checks its sha256.
+
 Example:
-    >>> render_pdf(ws, october)            # reports/2026-10/report.pdf
+    >>> render_pdf(ws, october)                 # reports/2026-10/report.pdf
+    >>> render_pdf(ws, october, signed=True)    # reports/2026-10/signed_report.pdf
 """
 
 from __future__ import annotations
@@ -21,14 +26,15 @@ import os
 import shutil
 from pathlib import Path
 
-from recon_helpers.audit.signoff import SEAL_PAGE, read_seal
+from recon_helpers.audit.signoff import SEAL_PAGE, SIGNED_COPY, read_seal
 from recon_helpers.core.errors import RenderError
 from recon_helpers.core.files import atomic_write
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.index import msp_name
 
-PDF_FILE = "report.pdf"
+PDF_FILE = "report.pdf"  # recon report --pdf: rendered with the report, sealed with it
+SIGNED_PDF = "signed_report.pdf"  # recon signoff --pdf: recorded as issued after the seal
 REPORT_PAGE = "04_monthly_report.html"
 INDEX_PAGE = "index.html"
 CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
@@ -84,14 +90,17 @@ def _templates(msp: str, period: Period, seal: str) -> tuple[str, str]:
 
 
 def render_pdf(workspace: Workspace, period: Period, out: Path | None = None,
-               timeout_ms: int = 120_000) -> Path:
+               timeout_ms: int = 120_000, *, signed: bool = False) -> Path:
     """Print the month's index, monthly report and sign-off page into one PDF.
 
     Args:
         workspace: the workspace.
         period: the month (its report must be rendered: ``recon report``).
-        out: the PDF to write (default ``reports/<period>/report.pdf``), atomically.
+        out: the PDF to write (default ``reports/<period>/report.pdf``, or
+            ``signed_report.pdf`` with ``signed``), atomically.
         timeout_ms: how long the browser may take to load and print.
+        signed: print the signed copy of the report (``signed_report.html``: the sealed
+            page with its certificate) when the month has one.
 
     Returns:
         The PDF written.
@@ -106,7 +115,9 @@ def render_pdf(workspace: Workspace, period: Period, out: Path | None = None,
     report = folder / REPORT_PAGE
     if not report.is_file():
         raise RenderError(f"no rendered report in {folder}: run recon report --period {period}")
-    target = out or folder / PDF_FILE
+    if signed and (folder / SIGNED_COPY).is_file():
+        report = folder / SIGNED_COPY
+    target = out or folder / (SIGNED_PDF if signed else PDF_FILE)
     header, footer = _templates(msp_name(workspace), period, seal_label(workspace, period))
     parts = [(folder / INDEX_PAGE, "before", "recon-index"),
              (folder / SEAL_PAGE, "after", "recon-signoff")]
