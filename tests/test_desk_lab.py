@@ -100,6 +100,9 @@ def test_bulk_decision_by_clicking_in_jupyterlab(lab, tmp_path) -> None:
         page.goto(f"{url}/lab/tree/lab/{PERIOD}/03_resolution.ipynb?token={TOKEN}")
         page.wait_for_selector(".jp-Notebook", timeout=60_000)
         page.wait_for_timeout(2000)
+        news = page.locator(".jp-Notification-Toast button:has-text('No')")
+        if news.count():  # JupyterLab's "get notified about news?" toast covers the page
+            news.first.click()
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
         page.wait_for_selector(".ipydatagrid-widget canvas", timeout=180_000)

@@ -30,7 +30,7 @@ from typing import Any
 
 import ipywidgets as w
 import pandas as pd
-from ipydatagrid import DataGrid, TextRenderer
+from ipydatagrid import DataGrid, TextRenderer, VegaExpr
 
 from recon_helpers.audit.decisions import ACTION_LABELS, Action, decision_text, default_effective
 from recon_helpers.audit.signoff import SEAL_FILE
@@ -57,6 +57,18 @@ def _float(value: Any) -> float | None:
     return float(value) if isinstance(value, Decimal) else None
 
 
+def _floats(values: pd.Series) -> pd.Series:
+    """Floats (a number column sorts and filters as numbers); unknown is NaN, which the
+    renderers show as a dash."""
+    return pd.Series([_float(v) for v in values], index=values.index, dtype=float)
+
+
+def _numbers(spec: str) -> TextRenderer:
+    """Right-aligned numbers in d3 format ``spec``, a dash for unknown (NaN)."""
+    return TextRenderer(horizontal_alignment="right", text_value=VegaExpr(
+        f"isValid(cell.value) && !isNaN(cell.value) ? format(cell.value, '{spec}') : '{DASH}'"))
+
+
 def grid_frame(status: pd.DataFrame) -> pd.DataFrame:
     """The grid's rows: one per finding (open first, largest impact first), indexed by a
     row number as text; numbers as floats (sorting), text columns as display text."""
@@ -72,10 +84,9 @@ def grid_frame(status: pd.DataFrame) -> pd.DataFrame:
         "status": s["status"], "kind": s["kind"], "client": client,
         "product": s["product_id"].where(s["product_id"].ne(""), "SKU " + s["vendor_sku"]),
         "vendor": s["vendor"].replace("", DASH),
-        "impact": [_float(v) for v in s["impact"]], "currency": s["currency"],
-        "delivered": [_float(v) for v in s["vendor_qty"]],
-        "agreed": [_float(v) for v in s["agreement_qty"]],
-        "invoiced": [_float(v) for v in s["invoiced_qty"]],
+        "impact": _floats(s["impact"]), "currency": s["currency"],
+        "delivered": _floats(s["vendor_qty"]), "agreed": _floats(s["agreement_qty"]),
+        "invoiced": _floats(s["invoiced_qty"]),
         "decision": decision,
     }, columns=list(GRID_COLUMNS))
     frame.index = pd.Index([str(i + 1) for i in range(len(frame))], name="#")
@@ -105,9 +116,8 @@ class ResolutionGrid:
         self.current_key: str | None = None
         self.status = status_table(self.findings, workspace, period)
         self.frame = grid_frame(self.status)
-        money = TextRenderer(format=",.2f", horizontal_alignment="right", missing=DASH)
-        number = TextRenderer(format=",.4~f", horizontal_alignment="right", missing=DASH)
-        tall = min(ROW * len(self.frame) + HEADER + 18, 480)  # 18: the horizontal scroll bar
+        money, number = _numbers(",.2f"), _numbers(",.4~f")
+        tall = min(ROW * (len(self.frame) + 1) + HEADER + 20, 480)  # + the scroll bar
         self.grid = DataGrid(
             self.frame, selection_mode="row", base_row_size=ROW, base_column_size=90,
             base_column_header_size=HEADER, column_widths=_WIDTHS,
