@@ -108,6 +108,7 @@ def value_text(value: Any, *, money_like: bool = False) -> str:
         return bool_text(bool(value))
     if isinstance(value, Decimal):
         return money_text(value) if money_like else qty_text(value)
-    if isinstance(value, int):
-        return f"{value:,}" if abs(value) >= 10_000 else str(value)
+    if isinstance(value, int) or (hasattr(value, "dtype") and str(value.dtype).startswith(
+            ("int", "uint"))):
+        return f"{int(value):,}"
     return str(value)

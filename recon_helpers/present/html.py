@@ -20,7 +20,7 @@ from typing import Any
 import pandas as pd
 
 from recon_helpers.core.schemas import money, qty
-from recon_helpers.present.fmt import value_text
+from recon_helpers.present.fmt import DASH, value_text
 
 
 class Html:
@@ -132,7 +132,7 @@ class Table:
             if self.fold:
                 items = "".join(
                     f"<dt>{html.escape(str(c).replace('_', ' '))}</dt>"
-                    f"<dd>{html.escape(text(row[c], money_like=is_money(c)))}</dd>"
+                    f"<dd>{html.escape(text(row[c], money_like=is_money(c)) or DASH)}</dd>"
                     for c in self.fold)
                 body.append(f'<tr class="recon-sub"><td colspan="{len(cols)}"><details>'
                             f"<summary>{html.escape(', '.join(self.fold))}</summary>"

@@ -15,6 +15,7 @@ from recon_helpers.audit.status import decision_texts, open_items, open_vs_resol
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.findings import FindingsTable
+from recon_helpers.present.fmt import count
 from recon_helpers.present.html import Html, Table
 from recon_helpers.reconcile.result import Reconciliation
 
@@ -39,10 +40,14 @@ def decided_frame(status: pd.DataFrame) -> pd.DataFrame:
 
 def _counts(status: pd.DataFrame) -> str:
     n_open = int(status["status"].eq("open").sum()) if len(status) else 0
+    n_held = int(status["status"].eq("held").sum()) if len(status) else 0
     written = status["status"].value_counts().reindex(["applied", "conflict", "failed"])
     back = ", ".join(f"{int(n)} {s}" for s, n in written.items() if n > 0)
-    return (f"{n_open} open, {len(status) - n_open} resolved "
-            f"{f'({back} in the PSA) ' if back else ''}of {len(status)} discrepancies")
+    # a held finding is not resolved: it waits on a source, a mapping or a quarantined row
+    return (f"{n_open} open, " + (f"{n_held} held, " if n_held else "")
+            + f"{len(status) - n_open - n_held} resolved "
+            f"{f'({back} in the PSA) ' if back else ''}of "
+            + count(len(status), "discrepancy", "discrepancies"))
 
 
 def status_overview(status: pd.DataFrame, rec: Reconciliation | None = None) -> Html:
