@@ -5,6 +5,7 @@ decision recorded by clicking; the ledger then holds exactly those three decisio
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import signal
 import socket
@@ -98,14 +99,15 @@ def test_bulk_decision_by_clicking_in_jupyterlab(lab, tmp_path) -> None:
         browser = pw.chromium.launch(executable_path=CHROMIUM, args=ARGS)
         page = browser.new_page(viewport={"width": 1440, "height": 1000})
         page.goto(f"{url}/lab/tree/lab/{PERIOD}/03_resolution.ipynb?token={TOKEN}")
-        page.wait_for_selector(".jp-Notebook", timeout=60_000)
-        page.wait_for_timeout(2000)
+        page.wait_for_selector(".jp-Notebook", timeout=120_000)
+        # run only once the kernel is up, else "Run All Cells" may be lost
+        page.get_by_text(re.compile(r"\| Idle")).first.wait_for(timeout=180_000)
         news = page.locator(".jp-Notification-Toast button:has-text('No')")
         if news.count():  # JupyterLab's "get notified about news?" toast covers the page
             news.first.click()
         page.click(".lm-MenuBar-itemLabel:text-is('Run')")
         page.click(".lm-Menu-itemLabel:text-is('Run All Cells')")
-        page.wait_for_selector(".ipydatagrid-widget canvas", timeout=180_000)
+        page.wait_for_selector(".ipydatagrid-widget canvas", timeout=400_000)  # a loaded CI
         page.wait_for_timeout(1500)
         grid = page.locator(".ipydatagrid-widget").first
         grid.scroll_into_view_if_needed()

@@ -219,7 +219,9 @@ def _visit(chrome: Any, html: Path) -> dict[str, Any]:
             "xss": page.evaluate("[typeof window.__xss, typeof window.parent.__xss]"),
             "dom": page.evaluate(DOM_VIOLATIONS),
             "heading_visible": page.locator("h1").first.is_visible(),
-            "text": page.evaluate("document.body.innerText"),
+            # folded rows (<details>) hold ids and sources: open them, as a reader does
+            "text": page.evaluate("document.querySelectorAll('details').forEach(d => "
+                                  "{ d.open = true; }), document.body.innerText"),
         }
     finally:
         page.close()

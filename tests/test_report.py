@@ -103,7 +103,7 @@ def test_render_replaces_the_old_report_and_keeps_the_signoff(workspace, tmp_pat
                                   progress=False)
     assert folder == old
     assert sorted(f.name for f in folder.iterdir()) == [
-        "01_ok.html", "01_ok.ipynb", "index.html", "manifest.json", "render.log",
+        ".render.log", "01_ok.html", "01_ok.ipynb", "index.html", "manifest.json",
         "signoff.json"]
     assert (folder / "signoff.json").read_text(encoding="utf-8") == '{"seal": {}}'
     rendered = nbformat.read(folder / "01_ok.ipynb", as_version=4)
@@ -215,7 +215,7 @@ def test_demo_render_writes_every_notebook_html_and_manifest(tmp_path_factory) -
     ws, folder = render_demo_once(tmp_path_factory)
     names = sorted(f.name for f in folder.iterdir())
     expected = sorted([n.name for n in NOTEBOOKS] + [n.with_suffix(".html").name for n in NOTEBOOKS]
-                      + ["index.html", "manifest.json", "render.log"])
+                      + [".render.log", "index.html", "manifest.json"])
     assert names == expected
     assert folder == ws.report_dir(DEMO_PERIOD)
 

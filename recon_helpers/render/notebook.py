@@ -83,7 +83,9 @@ def _failed_cell(notebook: Path, source: str) -> str:
     return f"cell {index}" + (f", step {step!r}" if step else "")
 
 
-KERNEL_LOG = "render.log"  # the kernels' own stderr/stdout (warnings), beside the pages
+# the kernels' own stderr/stdout (their warnings), beside the pages; a dot-file, so neither
+# the seal nor a statement issued after it counts a log as part of the report
+KERNEL_LOG = ".render.log"
 
 
 def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], timeout: int,
@@ -91,7 +93,7 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], timeout
     """Run one notebook with papermill; return its timings in seconds.
 
     The kernel is started here with its stdout and stderr going to ``log`` (default:
-    ``render.log`` beside ``output``), so its warnings ("Kernel is running over TCP without
+    ``.render.log`` beside ``output``), so its warnings ("Kernel is running over TCP without
     encryption", "KeyboardInterrupt caught in kernel" at shutdown) never reach the
     terminal's progress bar.
 

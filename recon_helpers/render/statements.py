@@ -75,7 +75,10 @@ def _render_statement_into(target: Path, parameters: dict[str, object], period: 
     tmp.mkdir()
     try:
         ipynb = tmp / f"{target.stem}.ipynb"
-        execute(STATEMENT_NOTEBOOK, ipynb, parameters, timeout, log=target.parent / KERNEL_LOG)
+        execute(STATEMENT_NOTEBOOK, ipynb, parameters, timeout)
+        if (tmp / KERNEL_LOG).is_file():  # keep the kernel's warnings beside the statements
+            with (target.parent / KERNEL_LOG).open("ab") as log:
+                log.write((tmp / KERNEL_LOG).read_bytes())
         export_html(ipynb, ipynb.with_suffix(".html"), period)
         os.replace(ipynb, target.with_suffix(".ipynb"))
         os.replace(ipynb.with_suffix(".html"), target)
