@@ -18,8 +18,10 @@ demo: $(VENV)/.installed
 	$(VENV)/bin/recon reconcile --period $(PERIOD) --out reports/$(PERIOD)-findings.csv || [ $$? -eq 1 ]
 	$(VENV)/bin/recon report --period $(PERIOD)
 
+# Debian's chromium (browser tests, recon report --pdf) and poppler-utils (the PDF test's pdftoppm)
 browser:
-	@command -v chromium >/dev/null || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null)
+	@command -v chromium >/dev/null && command -v pdftoppm >/dev/null || \
+		(apt-get update -qq && apt-get install -y -qq chromium poppler-utils >/dev/null)
 
 lint: $(VENV)/.installed
 	$(VENV)/bin/ruff check recon_helpers tests benchmarks

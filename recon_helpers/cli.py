@@ -8,6 +8,7 @@ verification), 2 bad usage or unreadable input, with a message naming file, row 
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from decimal import Decimal
@@ -67,6 +68,8 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     from recon_helpers.reconcile.summary import impact_by_kind, top_clients
 
     ws, period = _workspace(args), _period(args)
+    if args.out:
+        _check_out(Path(args.out))
     rec = reconcile_period(
         ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr),
         as_of=parse_as_of(args.as_of, "--as-of") if args.as_of else None,
@@ -128,6 +131,19 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
         write_table(findings_for_export(marked), out)
         print(f"\nwrote {len(rec.findings)} discrepancies to {out}")
     return 1 if n_open or n_held or n_failed else 0
+
+
+def _check_out(out: Path, suffixes: tuple[str, ...] = (".csv", ".xlsx")) -> None:
+    """Refuse an --out file the command could not write, before any work is done."""
+    if out.suffix.lower() not in suffixes:
+        raise UsageError(f"--out {out}: the file name must end in {' or '.join(suffixes)}")
+    folder = out.parent if str(out.parent) else Path(".")
+    if not folder.is_dir():
+        raise UsageError(f"--out {out}: folder {folder} does not exist")
+    if out.is_dir():
+        raise UsageError(f"--out {out}: is a folder")
+    if not os.access(folder, os.W_OK) or (out.exists() and not os.access(out, os.W_OK)):
+        raise UsageError(f"--out {out}: not writable")
 
 
 def _actor(args: argparse.Namespace) -> str:
@@ -259,9 +275,12 @@ def cmd_pull(args: argparse.Namespace) -> int:
 
 def cmd_report(args: argparse.Namespace) -> int:
     """Render the month's notebooks into reports/<period>/ and print the paths."""
+    from recon_helpers.render.pdf import chromium_path, render_pdf
     from recon_helpers.render.report import MANIFEST, render_period
 
     ws, period = _workspace(args), _period(args)
+    if args.pdf:
+        chromium_path()  # no browser, no PDF: say so before rendering anything
     if args.reopen:
         from recon_helpers.audit.signoff import reopen
 
@@ -272,6 +291,8 @@ def cmd_report(args: argparse.Namespace) -> int:
                            progress=not args.no_progress)
     for path in [*sorted(folder.glob("*.html")), folder / MANIFEST]:
         print(path)
+    if args.pdf:
+        print(render_pdf(ws, period))
     return 0
 
 
@@ -280,18 +301,22 @@ def cmd_lab(args: argparse.Namespace) -> int:
     import shlex
     import subprocess
 
-    from recon_helpers.render.lab import lab_command, preset_notebooks
+    from recon_helpers.render.lab import lab_command, lab_notebooks, preset_notebooks
 
     ws = _workspace(args)
     period = _period(args) if args.period else (ws.periods() or [None])[-1]
     if period is None:
         raise UsageError(f"no month with inputs in {ws.root}; give --period or add inputs")
-    cmd = lab_command(period, port=args.port, no_browser=args.no_browser)
+    if not ws.inputs(period).is_dir():
+        raise UsageError(f"--period {period}: no inputs/{period}/ in {ws.root}")
+    notebooks = lab_notebooks(ws, args.notebooks)
+    cmd = lab_command(period, notebooks, port=args.port, no_browser=args.no_browser)
     if args.dry_run:
         print(shlex.join(cmd))
         return 0
-    folder = preset_notebooks(ws, period, args.client_ids or ())
-    print(f"notebooks preset to {period} in {folder}; starting JupyterLab (Ctrl-C to stop)")
+    folder = preset_notebooks(ws, period, args.client_ids or (), notebooks)
+    print(f"notebooks preset to {period} in {folder}; opening 03_resolution in JupyterLab "
+          "(Ctrl-C to stop)")
     return subprocess.call(cmd)
 
 
@@ -307,8 +332,7 @@ def cmd_invoice(args: argparse.Namespace) -> int:
     from recon_helpers.reconcile.run import reconcile_period
 
     ws, period, out = _workspace(args), _period(args), Path(args.out)
-    if out.suffix.lower() not in (".csv", ".xlsx"):
-        raise UsageError(f"--out {out}: the file name must end in .csv or .xlsx")
+    _check_out(out)
     rec = reconcile_period(ws, period)
     clients = list(dict.fromkeys(args.client_ids or ()))
     rec.check_clients(clients, "--client")
@@ -331,9 +355,12 @@ def cmd_invoice(args: argparse.Namespace) -> int:
 def cmd_statement(args: argparse.Namespace) -> int:
     """Render one client statement per --client into reports/<period>/clients/."""
     from recon_helpers.audit.signoff import record_issued
+    from recon_helpers.reconcile.run import reconcile_period
     from recon_helpers.render.statements import render_statement
 
     ws, period = _workspace(args), _period(args)
+    # an unknown client is refused here, before any kernel starts
+    reconcile_period(ws, period).check_clients(list(args.client_ids), "--client")
     for client_id in dict.fromkeys(args.client_ids):
         page = render_statement(ws, period, client_id, timeout=args.timeout)
         # after a sign-off the statement is recorded as issued, outside what the seal covers
@@ -350,11 +377,17 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 
     ws, period = _workspace(args), _period(args)
+    if args.pdf:
+        from recon_helpers.render.pdf import chromium_path
+
+        chromium_path()  # no browser, no PDF: refused before anything is sealed
     if args.role == "preparer":
         print(f"checking that {period} is ready to sign ...", file=sys.stderr)
     document = seal(ws, period, args.role, args.name, waive=args.waive)
     write_signoff_page(ws, period)
     copy = write_signed_copy(ws, period)
+    if args.pdf:
+        _signed_pdf(ws, period, args.name)
     sealed = document["seal"]
     print(f"{period} signed by {args.role} {sealed['name']}: ledger entry seq {sealed['seq']}, "
           f"status now {document['status']}")
@@ -372,6 +405,18 @@ def cmd_signoff(args: argparse.Namespace) -> int:
     print(f"wrote {folder / SEAL_FILE} and {folder / SEAL_PAGE}"
           + (f", and the signed report {copy}" if copy else ""))
     return 0
+
+
+def _signed_pdf(ws: Workspace, period: Period, actor: str) -> None:
+    """Print the sealed month (index, signed report, sign-off page) into signed_report.pdf and
+    record it as issued, so ``recon verify`` checks its sha256."""
+    from recon_helpers.audit.signoff import record_issued
+    from recon_helpers.render.pdf import render_pdf
+
+    pdf = render_pdf(ws, period, signed=True)
+    entry = record_issued(ws, period, [pdf], actor)
+    print(f"wrote {pdf}" + (f" (ledger entry seq {entry.seq}: recon verify checks it)"
+                            if entry else ""))
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
@@ -500,15 +545,44 @@ def cmd_apply(args: argparse.Namespace) -> int:
     return 1 if bad else 0
 
 
+# what exit status 1 means for each command (SPEC: 0 success, 1 a finding to act on, 2 bad
+# usage or unreadable input); shown at the end of every command's --help
+EXIT_ONE = {
+    "demo": "not used",
+    "map": "unmapped vendor customers or SKUs are left (listing only)",
+    "pull": "not used",
+    "reconcile": "open or held findings, or a write-back conflict or failure",
+    "report": "not used",
+    "lab": "JupyterLab exited with an error",
+    "invoice": "lines without a price (price them before importing)",
+    "statement": "not used",
+    "signoff": "refused: open or held findings, unmapped customers, missing sources",
+    "verify": "the month is not signed, or something changed since the seal",
+    "adjustments": "not used",
+    "resolve": "not used",
+    "apply": "a change met a conflict or failed",
+}
+
+
+def exit_codes(command: str) -> str:
+    """The exit-status paragraph of a command's --help."""
+    return ("exit status:\n  0  success\n"
+            f"  1  {EXIT_ONE.get(command, 'a finding the user must act on')}\n"
+            "  2  bad usage or unreadable input (the message names file, row and problem)")
+
+
 def build_parser() -> argparse.ArgumentParser:
     """The argument parser of ``recon``."""
     parser = argparse.ArgumentParser(
-        prog="recon", description="MSP billing reconciliation: vendors vs agreements vs invoices"
-    )
+        prog="recon", description="MSP billing reconciliation: vendors vs agreements vs invoices",
+        epilog="exit status: 0 success, 1 a finding the user must act on, 2 bad usage or "
+               "unreadable input; `recon COMMAND --help` says what 1 means for each command")
     sub = parser.add_subparsers(dest="command", required=True)
 
     def add(name: str, help_text: str, func, period: bool = True) -> argparse.ArgumentParser:  # type: ignore[no-untyped-def]
-        p = sub.add_parser(name, help=help_text, description=help_text)
+        p = sub.add_parser(name, help=help_text, description=help_text,
+                           epilog=exit_codes(name),
+                           formatter_class=argparse.RawDescriptionHelpFormatter)
         p.add_argument("--workspace", default="data", help="workspace folder (default: data)")
         p.add_argument("--reports", default=None,
                        help="reports folder (default: beside the workspace)")
@@ -555,6 +629,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="PSA client id in scope (repeatable; default: all clients)")
     rep.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (600)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.add_argument("--pdf", action="store_true", help="also print index, monthly report and "
+                     "sign-off page into reports/<period>/report.pdf (needs chromium)")
     rep.add_argument("--reopen", metavar="REASON", help="re-render a prepared or signed month "
                      "on purpose: records a reopen entry; the month is signed again after")
     lab = add("lab", "open JupyterLab on notebooks/ with the workspace and month preset",
@@ -564,6 +640,8 @@ def build_parser() -> argparse.ArgumentParser:
                      help="PSA client id in scope (repeatable)")
     lab.add_argument("--no-browser", action="store_true", help="do not open a browser")
     lab.add_argument("--port", type=int, help="port for JupyterLab")
+    lab.add_argument("--notebooks", metavar="DIR", help="the project's notebooks (default: "
+                     "./notebooks, else notebooks/ beside the workspace, else the packaged ones)")
     lab.add_argument("--dry-run", action="store_true",
                      help="print the JupyterLab command instead of running it")
     inv = add("invoice", "write the month's expected invoice lines (.csv or .xlsx) for a PSA "
@@ -580,6 +658,8 @@ def build_parser() -> argparse.ArgumentParser:
                "different reviewer)", cmd_signoff)
     sign.add_argument("--role", required=True, choices=("preparer", "reviewer"))
     sign.add_argument("--name", required=True, help="who signs")
+    sign.add_argument("--pdf", action="store_true", help="also print the signed month (index, "
+                      "signed report, sign-off page) into signed_report.pdf (needs chromium)")
     sign.add_argument("--waive", metavar="REASON",
                       help="preparer only: sign over what is still open, held, unmapped, "
                            "missing or quarantined, recording each item as waived with REASON")

@@ -10,6 +10,7 @@ from __future__ import annotations
 import json
 import shutil
 from collections.abc import Iterator
+from decimal import Decimal
 from pathlib import Path
 
 import nbformat
@@ -17,6 +18,7 @@ import pytest
 
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.fmt import money_text
 from recon_helpers.render.notebook import NOTEBOOKS_DIR
 from recon_helpers.render.report import MANIFEST, render_period
 from tests.test_notebooks import NOTEBOOKS, render_demo_once
@@ -95,11 +97,12 @@ def test_summary_figures_are_visible_on_the_monthly_report(browser, tmp_path,
     page, problems = open_page(browser, folder / "04_monthly_report.html")
     try:
         assert not problems, problems
-        usd = summary["by_currency"]["USD"]
+        usd = json.loads((folder / MANIFEST).read_text(encoding="utf-8"))["totals"]["USD"]
         for key, value in (("discrepancies", summary["discrepancies"]),
                            ("clients_affected", summary["clients_affected"]),
-                           ("leakage_found:USD", usd["leakage_found"]),
-                           ("to_credit:USD", usd["to_credit"]),
+                           ("to_bill:USD", money_text(Decimal(usd["to_bill"]))),
+                           ("to_credit:USD", money_text(Decimal(usd["to_credit"]))),
+                           ("cost_at_risk:USD", money_text(Decimal(usd["cost_at_risk"]))),
                            ("rows_quarantined", summary["rows_quarantined"])):
             card = page.locator(f'[data-figure="{key}"] .value')
             assert card.is_visible(), key

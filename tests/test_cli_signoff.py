@@ -202,7 +202,8 @@ def test_rendered_demo_report_signoff_and_tamper(tmp_path_factory, tmp_path, cap
     assert 'data-signoff-status="open"' in page and f'href="{SEAL_PAGE}"' in page
     assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin",
                "--waive", WAIVER) == 0
-    assert "report: 11 file(s) sealed" in capsys.readouterr().out  # 5 x (.ipynb, .html) + manifest
+    # 5 x (.ipynb, .html) + index.html + manifest (the kernel log .render.log is a dot-file)
+    assert "report: 12 file(s) sealed" in capsys.readouterr().out
     assert run(ws, "signoff", "--role", "reviewer", "--name", "Bob Okafor") == 0
     assert run(ws, "verify") == 0
     flip_byte(ws.report_dir(PERIOD) / "04_monthly_report.html", offset=500)

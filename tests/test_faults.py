@@ -148,7 +148,8 @@ def _crash_at(step: int, ws: Workspace, nb: Path, rec: Any) -> int:
 
 
 def _is_new(files: dict[str, bytes], old: dict[str, bytes]) -> bool:
-    return (set(files) == {"01_fault.html", "01_fault.ipynb", "manifest.json", "signoff.json"}
+    return (set(files) == {"01_fault.html", "01_fault.ipynb", "index.html", "manifest.json",
+                           "signoff.json"}
             and files["01_fault.html"] == NEW_HTML
             and files["signoff.json"] == old["signoff.json"]  # kept across the re-render
             and json.loads(files["manifest.json"])["period"] == str(PERIOD))

@@ -52,7 +52,7 @@ JSON_STRING = re.compile(r'"(?:[^"\\\n]|\\.)*"')
 LINK_ATTRS = {"src", "href", "action", "formaction", "srcset", "poster", "data", "xlink:href",
               "background"}
 # a link may go to an anchor of the page or to a sibling page (signoff.html), nothing else
-SAFE_LINK = re.compile(r"#[^\s]*|[\w.-]+\.html")
+SAFE_LINK = re.compile(r"#[^\s]*|[\w.-]+\.(html|json)(#client-[A-Za-z0-9_-]+)?")
 # every DOM element with an on* attribute, and every link or frame that could run script
 DOM_VIOLATIONS = """() => {
   const bad = [];
@@ -219,7 +219,9 @@ def _visit(chrome: Any, html: Path) -> dict[str, Any]:
             "xss": page.evaluate("[typeof window.__xss, typeof window.parent.__xss]"),
             "dom": page.evaluate(DOM_VIOLATIONS),
             "heading_visible": page.locator("h1").first.is_visible(),
-            "text": page.evaluate("document.body.innerText"),
+            # folded rows (<details>) hold ids and sources: open them, as a reader does
+            "text": page.evaluate("document.querySelectorAll('details').forEach(d => "
+                                  "{ d.open = true; }), document.body.innerText"),
         }
     finally:
         page.close()

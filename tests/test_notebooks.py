@@ -10,6 +10,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from decimal import Decimal
 from pathlib import Path
 
 import nbformat
@@ -19,6 +20,7 @@ from recon_helpers import cli
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.demo.write import write_demo
+from recon_helpers.present.fmt import money_text
 from recon_helpers.reconcile.run import reconcile_period
 from recon_helpers.render.notebook import notebook_paths, parameters_for
 from recon_helpers.render.report import MANIFEST, render_period
@@ -128,8 +130,11 @@ def test_report_finds_every_planted_discrepancy_kind(demo_report, manifest) -> N
 def test_monthly_report_page_shows_the_manifest_figures(demo_report, manifest) -> None:
     page = (demo_report[1] / "04_monthly_report.html").read_text(encoding="utf-8")
     summary = manifest["summary"]
+    totals = manifest["totals"]["USD"]
     for key, value in (("discrepancies", summary["discrepancies"]),
                        ("clients_affected", summary["clients_affected"]),
-                       ("leakage_found:USD", summary["by_currency"]["USD"]["leakage_found"]),
-                       ("rows_read", summary["rows_read"])):
+                       ("to_bill:USD", money_text(Decimal(totals["to_bill"]))),
+                       ("cost_at_risk:USD", money_text(Decimal(totals["cost_at_risk"]))),
+                       ("contracted:USD", money_text(Decimal(totals["contracted"]))),
+                       ("rows_read", f'{summary["rows_read"]:,}')):
         assert re.search(rf'data-figure="{re.escape(key)}"><div class="value">{value}<', page), key

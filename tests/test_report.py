@@ -103,7 +103,8 @@ def test_render_replaces_the_old_report_and_keeps_the_signoff(workspace, tmp_pat
                                   progress=False)
     assert folder == old
     assert sorted(f.name for f in folder.iterdir()) == [
-        "01_ok.html", "01_ok.ipynb", "manifest.json", "signoff.json"]
+        ".render.log", "01_ok.html", "01_ok.ipynb", "index.html", "manifest.json",
+        "signoff.json"]
     assert (folder / "signoff.json").read_text(encoding="utf-8") == '{"seal": {}}'
     rendered = nbformat.read(folder / "01_ok.ipynb", as_version=4)
     assert "ctx.reconcile()" in "".join(c.source for c in rendered.cells)  # code kept in .ipynb
@@ -149,7 +150,7 @@ def test_cli_lab_dry_run_prints_the_jupyterlab_command(workspace, capsys) -> Non
     cmd = capsys.readouterr().out
     assert "-m jupyterlab" in cmd and "--no-browser" in cmd and "--port=8891" in cmd
     assert f"--ServerApp.root_dir={NOTEBOOKS_DIR}" in cmd
-    assert f"--LabApp.default_url=/lab/tree/lab/2026-10/{NOTEBOOKS[0].name}" in cmd
+    assert "--LabApp.default_url=/lab/tree/lab/2026-10/03_resolution.ipynb" in cmd
     assert not (NOTEBOOKS_DIR / "lab" / "2026-10").exists()  # dry run writes nothing
 
 
@@ -214,7 +215,7 @@ def test_demo_render_writes_every_notebook_html_and_manifest(tmp_path_factory) -
     ws, folder = render_demo_once(tmp_path_factory)
     names = sorted(f.name for f in folder.iterdir())
     expected = sorted([n.name for n in NOTEBOOKS] + [n.with_suffix(".html").name for n in NOTEBOOKS]
-                      + ["manifest.json"])
+                      + [".render.log", "index.html", "manifest.json"])
     assert names == expected
     assert folder == ws.report_dir(DEMO_PERIOD)
 

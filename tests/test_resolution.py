@@ -130,7 +130,7 @@ def test_rendered_resolution_page_is_static_and_offline(tmp_path_factory) -> Non
     assert "widget-view+json" not in page and "unpkg.com" not in page
     nb = nbformat.read(folder / "03_resolution.ipynb", as_version=4)
     # 3.4 and 3.5: the live widgets in JupyterLab, static panels as the fallback
-    for name in ("ResolutionUI", "ApplyUI"):
+    for name in ("ResolutionGrid", "ApplyUI"):
         [step] = [c for c in nb.cells if c.cell_type == "code" and name in c.source]
         data = step.outputs[0]["data"]
         assert {"application/vnd.jupyter.widget-view+json", "text/html"} <= set(data)

@@ -20,7 +20,7 @@ from recon_helpers.present.context import ReportContext
 from recon_helpers.present.statements import build, header, services_table
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
-from recon_helpers.render.notebook import notebook_paths
+from recon_helpers.render.notebook import KERNEL_LOG, notebook_paths
 from recon_helpers.render.statements import STATEMENT_NOTEBOOK, statement_name, statement_path
 
 PERIOD = Period.parse("2026-10")
@@ -79,7 +79,9 @@ def rendered(ws) -> Path:
 def test_rendered_statement_shows_the_client_services_changes_and_amount(rendered, recs) -> None:
     assert rendered == rendered.parents[1] / "clients" / f"{CLIENT}.html"
     assert rendered.with_suffix(".ipynb").is_file()
-    assert not [p for p in rendered.parent.iterdir() if p.name.startswith(".")]  # no temp left
+    assert not [p for p in rendered.parent.iterdir()  # no temp left (the kernels' log stays)
+                if p.name.startswith(".") and p.name != KERNEL_LOG]
+    assert "Kernel" in (rendered.parent / KERNEL_LOG).read_text(encoding="utf-8")
     text = visible_text(rendered.read_text(encoding="utf-8"))
     total = invoice_totals(expected_invoice(recs[0], client_ids=[CLIENT]))["total"].iloc[0]
     assert total == Decimal("2496.00")

@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 
 from recon_helpers.analysis.margins import MarginTrend, below_floor, by_client, margins, summed
+from recon_helpers.present.fmt import amount, qty_text
 from recon_helpers.present.html import Html, Table
 from recon_helpers.reconcile.result import Reconciliation
 
@@ -19,11 +20,11 @@ def margin_table(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Html | 
     below the floor, the margin per client, and every line in a collapsed block."""
     lines = margins(rec, client_ids)
     totals = summed(lines, ["currency"])
-    summary = "; ".join(f"{m:,f} {c} margin on {r:,f} revenue ({p if p is not None else '-'} %)"
+    summary = "; ".join(f"{amount(m, c)} margin on {amount(r, c)} revenue ({qty_text(p)} %)"
                         for c, r, m, p in zip(totals["currency"], totals["revenue"],
                                               totals["margin"], totals["margin_pct"],
                                               strict=True))
-    low = int(lines["below_floor"].sum())
+    low = int(lines["below_floor"].sum()) if len(lines) else 0
     floor = rec.settings.margin_floor_pct
     caption = (f"Margins of {rec.period} (revenue = agreement amount; cost = delivered x vendor "
                f"unit cost): {summary or 'no line with a known cost'}; {low} line(s) below the "

@@ -26,6 +26,8 @@ import plotly.graph_objects as go
 from plotly.io._html import to_html
 
 from recon_helpers.core.schemas import QTY_SCALE, qty
+from recon_helpers.present.findings import client_anchor
+from recon_helpers.present.fmt import money_text, qty_text
 from recon_helpers.reconcile.summary import impact_by_kind as _impact_by_kind
 from recon_helpers.reconcile.summary import top_clients
 
@@ -52,7 +54,11 @@ def _num(value: Any) -> float:
 
 
 def _dtext(value: Any) -> str:
-    return f"{value:,f}" if isinstance(value, Decimal) else "unknown"
+    return money_text(value) if isinstance(value, Decimal) else "unknown"
+
+
+def _qtext(value: Any) -> str:
+    return qty_text(value) if isinstance(value, Decimal) else "unknown"
 
 
 class Chart(go.Figure):
@@ -110,10 +116,12 @@ def _empty(title: str, note: str) -> Chart:
 
 
 def _hbar(values: list[Any], labels: list[str], hover: list[str], title: str,
-          xtitle: str, signed: bool = False) -> Chart:
+          xtitle: str, signed: bool = False, links: list[str] | None = None) -> Chart:
     x = [_num(v) for v in values]
     trace = {"type": "bar", "orientation": "h", "x": x, "y": labels,
              "hovertext": hover, "hoverinfo": "text"}
+    if links is not None:  # "#client-..." fragments; the report page follows them on click
+        trace["customdata"] = links
     if signed:  # the colours of impact_by_kind: to bill / to credit
         trace["marker"] = {"color": [TO_CREDIT if v is not None and v < 0 else TO_BILL
                                      for v in x]}
@@ -151,8 +159,10 @@ def impact_by_client(findings: pd.DataFrame, n: int = 20) -> Chart:
               zip(table["client_id"], table["client_name"], table["currency"], strict=True)]
     hover = [f"{lab}<br>net impact {_dtext(v)}<br>{k} finding(s)"
              for lab, v, k in zip(labels, table["impact"], table["findings"], strict=True)]
+    links = [f"#{client_anchor(c)}" for c in table["client_id"]]
     return _hbar(list(table["impact"]), labels, hover, title, "net impact (to bill > 0, "
-                 "to credit < 0)", signed=True)
+                 "to credit < 0); click a bar for the client's section", signed=True,
+                 links=links)
 
 
 def client_three_way(tw: pd.DataFrame, client_name: str) -> Chart:
@@ -165,7 +175,7 @@ def client_three_way(tw: pd.DataFrame, client_name: str) -> Chart:
     for col, name in (("delivered_qty", "delivered (vendor)"),
                       ("agreement_qty", "promised (agreement)"),
                       ("invoiced_qty", "billed (invoice)")):
-        hover = [f"{lab}<br>{name}: {_dtext(qty(v))}" for lab, v in
+        hover = [f"{lab}<br>{name}: {_qtext(qty(v))}" for lab, v in
                  zip(labels, tw[col], strict=True)]
         traces.append({"type": "bar", "x": labels, "y": [int(v) / QTY_SCALE for v in tw[col]],
                        "name": name, "hovertext": hover, "hoverinfo": "text"})

@@ -53,8 +53,9 @@ class ReportContext:
 
     def _repr_html_(self) -> str:
         scope = ", ".join(self.client_ids) if self.client_ids else "all clients"
-        rows = (("workspace", str(self.workspace.root)),
-                ("reports", str(self.workspace.reports_root)),
+        # folder names only: a rendered page never shows the machine's absolute paths
+        rows = (("workspace", self.workspace.root.resolve().name),
+                ("reports", self.workspace.reports_root.resolve().name),
                 ("period", str(self.period)), ("clients", scope))
         cells = "".join(f"<tr><th>{html.escape(k)}</th><td>{html.escape(v)}</td></tr>"
                         for k, v in rows)

@@ -19,7 +19,8 @@ from typing import Any
 
 import pandas as pd
 
-from recon_helpers.core.schemas import CENT, money, qty
+from recon_helpers.core.schemas import money, qty
+from recon_helpers.present.fmt import DASH, value_text
 
 
 class Html:
@@ -37,7 +38,9 @@ class Html:
 
 
 MONEY_WORDS = ("price", "cost", "impact", "amount", "to_bill", "to_credit", "previous", "latest",
-               "change")
+               "change", "revenue", "margin", "total", "contracted", "invoiced_value",
+               "delivered_value", "at_risk")
+NOT_MONEY = ("_pct", "pct_", "lines", "count")  # margin_pct is a percentage, not money
 
 # Shown once per notebook with the parameters (ReportContext), so JupyterLab and the HTML
 # export style the package's tables alike.
@@ -58,18 +61,30 @@ CSS = """<style type="text/css">
   margin: 8px 0; }
 .recon-blockers ul { margin: 4px 0 0; }
 .recon-clear { border-left: 4px solid #2e7d32; padding: 4px 10px; }
+.recon-findings { max-width: 1280px; }
+.recon-table tr.recon-sub td { padding: 0 6px 4px; border-top: none; }
+.recon-table tr.recon-sub summary { font-size: 11px; color: #555; cursor: pointer; }
+.recon-table tr.recon-sub details[open] { background: #f6f8fa; padding: 4px 8px; }
+.recon-findings tr.recon-main[data-status="open"] td:last-child { color: #b00020; }
+.recon-findings tr.recon-main[data-status="held"] td:last-child { color: #c25e00; }
+.recon-dl { display: grid; grid-template-columns: max-content 1fr; gap: 1px 12px;
+  margin: 2px 0; }
+.recon-dl dt { color: #555; } .recon-dl dd { margin: 0; overflow-wrap: anywhere; }
+.recon-card.risk { border-color: #c25e00; } .recon-card.bill { border-color: #1f5fbf; }
+.recon-card.open { border-color: #b00020; } .recon-card .sub { font-size: 11px; color: #555; }
 </style>"""
 
 
 def text(value: Any, *, money_like: bool = False) -> str:
-    """Display text of one value: Decimals exact with separators, missing values empty."""
-    if value is None or value is pd.NA or (isinstance(value, float) and value != value):
-        return ""
-    if isinstance(value, Decimal):
-        if money_like and value.as_tuple().exponent > -2:  # pad to cents, never round
-            value = value.quantize(CENT)
-        return f"{value:,f}"
-    return str(value)
+    """Display text of one value (:func:`recon_helpers.present.fmt.value_text`): money with
+    two decimals, quantities without trailing zeros, yes/no, a dash for unknown."""
+    return value_text(value, money_like=money_like)
+
+
+def is_money(column: Any) -> bool:
+    """Whether a column's name says it holds money (``unit_price``, ``impact``, ...)."""
+    name = str(column)
+    return any(w in name for w in MONEY_WORDS) and not any(w in name for w in NOT_MONEY)
 
 
 def dsum(values: Iterable[Any]) -> Decimal:
@@ -84,12 +99,18 @@ def _numeric(col: pd.Series) -> bool:
 
 
 class Table:
-    """A table drawn as escaped HTML with a caption; ``frame`` holds the readable values."""
+    """A table drawn as escaped HTML with a caption; ``frame`` holds the readable values.
 
-    def __init__(self, frame: pd.DataFrame, caption: str = "", empty: str = "None.") -> None:
+    ``fold`` names columns shown in a ``<details>`` row under each row instead of as columns
+    (long ids, hashes, raw values), so the table stays narrow.
+    """
+
+    def __init__(self, frame: pd.DataFrame, caption: str = "", empty: str = "None.",
+                 fold: Iterable[str] = ()) -> None:
         self.frame = frame.reset_index(drop=True)
         self.caption = caption
         self.empty = empty
+        self.fold = tuple(c for c in fold if c in self.frame.columns)
 
     def to_html(self) -> str:
         """The escaped HTML of the caption and table."""
@@ -97,19 +118,27 @@ class Table:
                if self.caption else "")
         if self.frame.empty:
             return f'{cap}<p class="recon-empty">{html.escape(self.empty)}</p>'
-        cols = list(self.frame.columns)
+        cols = [c for c in self.frame.columns if c not in self.fold]
         nums = {c for c in cols if _numeric(self.frame[c])}
-        money_cols = {c for c in cols if any(w in str(c) for w in MONEY_WORDS)}
-        head = "".join(f"<th>{html.escape(str(c))}</th>" for c in cols)
+        money_cols = {c for c in cols if is_money(c)}
+        # underscores read as spaces, so long names wrap instead of widening the table
+        head = "".join(f"<th>{html.escape(str(c).replace('_', ' '))}</th>" for c in cols)
         body = []
-        for row in self.frame.itertuples(index=False, name=None):  # display only
+        for row in self.frame.to_dict("records"):  # display only
             cells = "".join(
                 f'<td{" class=num" if c in nums else ""}>'
-                f"{html.escape(text(v, money_like=c in money_cols))}</td>"
-                for c, v in zip(cols, row, strict=True)
-            )
+                f"{html.escape(text(row[c], money_like=c in money_cols))}</td>" for c in cols)
             body.append(f"<tr>{cells}</tr>")
-        return (f'{cap}<div class="recon-scroll"><table class="recon-table"><thead><tr>{head}'
+            if self.fold:
+                items = "".join(
+                    f"<dt>{html.escape(str(c).replace('_', ' '))}</dt>"
+                    f"<dd>{html.escape(text(row[c], money_like=is_money(c)) or DASH)}</dd>"
+                    for c in self.fold)
+                body.append(f'<tr class="recon-sub"><td colspan="{len(cols)}"><details>'
+                            f"<summary>{html.escape(', '.join(self.fold))}</summary>"
+                            f'<dl class="recon-dl">{items}</dl></details></td></tr>')
+        css = "recon-table recon-folded" if self.fold else "recon-table"
+        return (f'{cap}<div class="recon-scroll"><table class="{css}"><thead><tr>{head}'
                 f"</tr></thead><tbody>{''.join(body)}</tbody></table></div>")
 
     def _repr_html_(self) -> str:

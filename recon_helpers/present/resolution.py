@@ -14,8 +14,10 @@ import pandas as pd
 from recon_helpers.audit.status import decision_texts, open_items, open_vs_resolved
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.findings import FindingsTable
+from recon_helpers.present.fmt import count
 from recon_helpers.present.html import Html, Table
-from recon_helpers.present.views import findings_frame
+from recon_helpers.reconcile.result import Reconciliation
 
 
 def decided_frame(status: pd.DataFrame) -> pd.DataFrame:
@@ -38,22 +40,27 @@ def decided_frame(status: pd.DataFrame) -> pd.DataFrame:
 
 def _counts(status: pd.DataFrame) -> str:
     n_open = int(status["status"].eq("open").sum()) if len(status) else 0
+    n_held = int(status["status"].eq("held").sum()) if len(status) else 0
     written = status["status"].value_counts().reindex(["applied", "conflict", "failed"])
     back = ", ".join(f"{int(n)} {s}" for s, n in written.items() if n > 0)
-    return (f"{n_open} open, {len(status) - n_open} resolved "
-            f"{f'({back} in the PSA) ' if back else ''}of {len(status)} discrepancies")
+    # a held finding is not resolved: it waits on a source, a mapping or a quarantined row
+    return (f"{n_open} open, " + (f"{n_held} held, " if n_held else "")
+            + f"{len(status) - n_open - n_held} resolved "
+            f"{f'({back} in the PSA) ' if back else ''}of "
+            + count(len(status), "discrepancy", "discrepancies"))
 
 
-def status_overview(status: pd.DataFrame) -> Html:
+def status_overview(status: pd.DataFrame, rec: Reconciliation | None = None) -> Html:
     """Open vs resolved per kind, every decision with its text (action, note, actor, time),
-    then the items still open: section 4.6 of the monthly report."""
-    open_view = findings_frame(open_items(status))
+    then the items still open (the narrow findings table; ``rec`` adds invoiced prices):
+    the "Open vs resolved" step of the monthly report."""
     parts = [Table(open_vs_resolved(status), _counts(status), "No discrepancies."),
              Table(decided_frame(status), "Decisions recorded (latest per item)",
                    "No decision recorded yet."),
-             Table(open_view[["kind", "client", "product_id", "vendor", "vendor_sku", "impact",
-                              "currency", "detail", "action", "note", "actor"]],
-                   "Still open (an escalated item shows its latest decision)", "Nothing open.")]
+             FindingsTable(open_items(status),
+                           "Still open (an escalated item shows its latest decision)",
+                           three_way=rec.three_way if rec is not None else None,
+                           empty="Nothing open.")]
     return Html("".join(p.to_html() for p in parts))
 
 

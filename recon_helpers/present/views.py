@@ -17,11 +17,14 @@ from decimal import Decimal
 import pandas as pd
 from IPython.display import display
 
+from recon_helpers.analysis.totals import month_totals
 from recon_helpers.core.files import sha256_file
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present import charts
 from recon_helpers.present.context import ReportContext
-from recon_helpers.present.html import Html, Table, dsum, fixed_point, text
+from recon_helpers.present.findings import FindingsTable, client_anchor
+from recon_helpers.present.fmt import amount, count
+from recon_helpers.present.html import Html, Table, dsum, fixed_point
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.summary import impact_by_kind
 
@@ -38,9 +41,11 @@ def month_line(rec: Reconciliation, ctx: ReportContext) -> Html:
     fig = rec.headline(ctx.client_ids)
     scope = ", ".join(ctx.client_ids) if ctx.client_ids else "all clients"
     return Html(
-        f"<p>{rec.period}: {fig.files} input files, {fig.rows_read} rows read "
-        f"({fig.rows_used} used, {fig.rows_quarantined} quarantined), {len(rec.clients)} "
-        f"clients, {fig.discrepancies} discrepancies in scope ({html.escape(scope)}).</p>"
+        f"<p>{rec.period}: {count(fig.files, 'input file')}, {count(fig.rows_read, 'row')} read "
+        f"({fig.rows_used:,} used, {fig.rows_quarantined:,} quarantined), "
+        f"{count(len(rec.clients), 'client')}, "
+        f"{count(fig.discrepancies, 'discrepancy', 'discrepancies')} in scope "
+        f"({html.escape(scope)}).</p>"
     )
 
 
@@ -80,13 +85,16 @@ def inventory(rec: Reconciliation) -> Table:
             f"{copy} (of {original})" for copy, original in rec.loaded.duplicates.items())
     cols = ["file", "format", "entity", "origin", "encoding", "bytes", "rows_read", "rows_used",
             "rows_quarantined", "dates_from", "dates_to", "note", "sha256"]
-    return Table(inv[[c for c in cols if c in inv]], cap, "No input files.")
+    return Table(inv[[c for c in cols if c in inv]], cap, "No input files.",
+                 fold=("origin", "encoding", "note", "sha256"))
 
 
 def quarantine(rec: Reconciliation) -> Table:
     """Rows set aside, with the reason, the column and the raw value."""
     q = rec.loaded.quarantine
-    return Table(q, f"{len(q)} rows quarantined", "No rows were quarantined.")
+    return Table(q, f"{len(q)} rows quarantined", "No rows were quarantined.",
+                 fold=("value", "client_id", "product_id", "vendor", "vendor_customer",
+                       "vendor_sku"))
 
 
 def coverage(rec: Reconciliation) -> Table:
@@ -137,10 +145,20 @@ def findings_frame(findings: pd.DataFrame) -> pd.DataFrame:
     return out[[*FINDING_VIEW, *extra]]
 
 
-def findings_table(findings: pd.DataFrame, caption: str = "") -> Table:
-    """Findings with quantities, impact, explanation and the file:row sources behind them."""
-    cap = caption or f"{len(findings)} discrepancies"
-    return Table(findings_frame(findings), cap, "No discrepancies.")
+def findings_table(findings: pd.DataFrame, caption: str = "",
+                   rec: Reconciliation | None = None, link_base: str = "") -> FindingsTable:
+    """Findings as the narrow reviewer table (kind, client, product, delivered, agreed,
+    invoiced, impact, status), with ids, explanation and file:row sources folded per row.
+
+    Args:
+        findings: findings or a status table (its status column is shown).
+        caption: the caption (default: how many).
+        rec: the month (for the invoiced unit price of each finding).
+        link_base: the page holding the client sections ("" = this page).
+    """
+    cap = caption or count(len(findings), "discrepancy", "discrepancies")
+    return FindingsTable(findings, cap, three_way=rec.three_way if rec is not None else None,
+                         link_base=link_base)
 
 
 def three_way_frame(tw: pd.DataFrame, findings: pd.DataFrame) -> pd.DataFrame:
@@ -173,9 +191,13 @@ def _client_order(rec: Reconciliation, ctx: ReportContext) -> list[tuple[str, st
     return [r[:3] for r in rows]
 
 
-def client_sections(rec: Reconciliation, ctx: ReportContext, charts_for: int = 20) -> None:
+def client_sections(rec: Reconciliation, ctx: ReportContext, charts_for: int = 20,
+                    status: pd.DataFrame | None = None) -> None:
     """Display one section per client with findings (heading, three-way table, findings),
     then the clients without findings, each folded, so hundreds of clients stay readable.
+
+    Each section has the id ``client_anchor(client_id)``, the target of the client links of
+    the tables and charts. ``status`` (a status table) adds each finding's status.
 
     The ``charts_for`` clients with the largest impact also get a chart: a browser draws a
     few dozen plotly charts quickly but takes minutes over hundreds, and the tables hold the
@@ -190,19 +212,22 @@ def client_sections(rec: Reconciliation, ctx: ReportContext, charts_for: int = 2
     readable = three_way_frame(rec.three_way, rec.findings)  # converted once, split per client
     tw_raw = dict(tuple(rec.three_way.groupby("client_id", sort=False)))
     tw_by = {k: g.drop(columns="client_id") for k, g in readable.groupby("client_id", sort=False)}
-    f_view = findings_frame(rec.findings).drop(columns="client")
-    f_by = {k: f_view.loc[g.index] for k, g in rec.findings.groupby("client_id", sort=False)}
+    findings = status if status is not None else rec.findings
+    f_by = dict(tuple(findings.groupby("client_id", sort=False)))
     none = readable.iloc[:0].drop(columns="client_id")
     folded, charted = [], 0
     for cid, name, n in order:
         tw = tw_by.get(cid, none)
+        anchor = client_anchor(cid)
         if not n:
-            folded.append(f"<details><summary>{html.escape(name)} ({html.escape(cid)})</summary>"
+            folded.append(f'<details id="{anchor}"><summary>{html.escape(name)} '
+                          f"({html.escape(cid)})</summary>"
                           f"{Table(tw, '', 'No products.').to_html()}</details>")
             continue
-        display(Html(f"<h3>{html.escape(name)} ({html.escape(cid)})</h3>"))
+        display(Html(f'<h3 id="{anchor}">{html.escape(name)} ({html.escape(cid)})</h3>'))
         display(Table(tw, "Delivered vs promised vs billed per product", "No products."))
-        display(Table(f_by[cid], f"{n} discrepancies"))
+        display(FindingsTable(f_by[cid], count(n, "discrepancy", "discrepancies"),
+                              three_way=rec.three_way))
         if charted < charts_for:
             charted += 1
             display(charts.client_three_way(tw_raw[cid], name))
@@ -213,24 +238,53 @@ def client_sections(rec: Reconciliation, ctx: ReportContext, charts_for: int = 2
 # --- monthly report ------------------------------------------------------------------------
 
 
-def summary_cards(rec: Reconciliation, ctx: ReportContext) -> Html:
-    """The headline figures (the same dict manifest.json holds), as cards."""
+STATUS_ORDER = ("open", "held", "resolved", "applied", "conflict", "failed")
+
+
+def status_counts(status: pd.DataFrame) -> dict[str, int]:
+    """Findings per status, every status of STATUS_ORDER present (0 when none)."""
+    got = status["status"].value_counts() if len(status) else pd.Series(dtype=int)
+    return {s: int(got.get(s, 0)) for s in STATUS_ORDER}
+
+
+def _card(key: str, label: str, value: str, css: str = "", sub: str = "") -> str:
+    return (f'<div class="recon-card {css}" data-figure="{html.escape(key)}"><div class="value">'
+            f'{html.escape(value)}</div><div class="label">{html.escape(label)}</div>'
+            + (f'<div class="sub">{html.escape(sub)}</div>' if sub else "") + "</div>")
+
+
+def summary_cards(rec: Reconciliation, ctx: ReportContext,
+                  status: pd.DataFrame | None = None) -> Html:
+    """The headline figures as cards: open vs resolved (with ``status``, a status table),
+    contracted / invoiced / delivered, money to bill and to credit, and the vendor cost at
+    risk of unmapped customers and SKUs apart from money to bill; then the input rows."""
     fig = rec.headline(ctx.client_ids)
-    cards = [("discrepancies", "discrepancies", fig.discrepancies),
-             ("clients_affected", "clients affected", fig.clients_affected)]
-    for cur, amounts in fig.by_currency:
-        cards += [(f"leakage_found:{cur}", f"leakage found ({cur})", amounts.leakage_found),
-                  (f"to_credit:{cur}", f"to credit ({cur})", amounts.to_credit),
-                  (f"impact:{cur}", f"net impact ({cur})", amounts.impact)]
-    cards += [("rows_read", "rows read", fig.rows_read),
-              ("rows_used", "rows used", fig.rows_used),
-              ("rows_quarantined", "rows quarantined", fig.rows_quarantined)]
-    body = "".join(
-        f'<div class="recon-card" data-figure="{html.escape(key)}"><div class="value">'
-        f'{html.escape(str(value))}</div><div class="label">{html.escape(label)}</div></div>'
-        for key, label, value in cards
-    )
-    return Html(f'<div class="recon-cards">{body}</div>')
+    cards = [_card("discrepancies", "discrepancies", f"{fig.discrepancies:,}"),
+             _card("clients_affected", "clients affected", f"{fig.clients_affected:,}")]
+    if status is not None:
+        n = status_counts(status)
+        done = n["resolved"] + n["applied"] + n["conflict"] + n["failed"]
+        cards += [_card("open", "open", f"{n['open']:,}", "open",
+                        f"{n['held']:,} held" if n["held"] else ""),
+                  _card("resolved", "resolved", f"{done:,}", "",
+                        f"{n['applied']:,} applied in the PSA" if n["applied"] else "")]
+    for cur, t in month_totals(rec, ctx.client_ids):
+        cards += [
+            _card(f"contracted:{cur}", f"contracted ({cur})", amount(t.contracted)),
+            _card(f"invoiced:{cur}", f"invoiced ({cur})", amount(t.invoiced)),
+            _card(f"delivered:{cur}", f"delivered by vendors, at agreed prices ({cur})",
+                  amount(t.delivered),
+                  sub=(f"{t.delivered_unpriced} without a price" if t.delivered_unpriced
+                       else "")),
+            _card(f"to_bill:{cur}", f"still to bill ({cur})", amount(t.to_bill), "bill"),
+            _card(f"to_credit:{cur}", f"to credit ({cur})", amount(t.to_credit)),
+            _card(f"cost_at_risk:{cur}", f"vendor cost at risk, unmapped ({cur})",
+                  amount(t.cost_at_risk), "risk", "not billable until mapped"),
+        ]
+    cards += [_card("rows_read", "rows read", f"{fig.rows_read:,}"),
+              _card("rows_quarantined", "rows quarantined", f"{fig.rows_quarantined:,}",
+                    sub=f"{fig.rows_used:,} used")]
+    return Html(f'<div class="recon-cards">{"".join(cards)}</div>')
 
 
 def impact_table(findings: pd.DataFrame) -> Table:
@@ -242,18 +296,18 @@ def client_report(status: pd.DataFrame, rec: Reconciliation, ctx: ReportContext)
     """Display a compact section per client with discrepancies: findings with their status."""
     everyone = _client_order(rec, ctx)
     order = [r for r in everyone if r[2]]
-    view = findings_frame(status).drop(columns="client")
     by = dict(list(status.groupby("client_id", sort=False)))
     for cid, name, n in order:
         f = by[cid]
-        nets = ", ".join(f"{text(dsum(g['impact']), money_like=True)} {cur}"
-                         for cur, g in f.groupby("currency"))
+        nets = ", ".join(amount(dsum(g["impact"]), str(cur)) for cur, g in f.groupby("currency"))
         n_open = int(f["status"].eq("open").sum())
-        display(Html(f"<h3>{html.escape(name)} ({html.escape(cid)})</h3><p>{n} discrepancies, "
-                     f"{n_open} open; net impact {html.escape(nets)}</p>"))
-        display(Table(view.loc[f.index], ""))
+        display(Html(f'<h3 id="{client_anchor(cid)}">{html.escape(name)} ({html.escape(cid)})'
+                     f"</h3><p>{count(n, 'discrepancy', 'discrepancies')}, {n_open} open; "
+                     f"net impact {html.escape(nets)}</p>"))
+        display(FindingsTable(f, "", three_way=rec.three_way))
     rest = len(everyone) - len(order)
-    display(Html(f"<p>{rest} other client(s) in scope reconcile with no discrepancies.</p>"))
+    display(Html(f"<p>{count(rest, 'other client')} in scope reconcile with no "
+                 "discrepancies.</p>"))
 
 
 def lineage(rec: Reconciliation, ws: Workspace) -> Table:
@@ -265,7 +319,8 @@ def lineage(rec: Reconciliation, ws: Workspace) -> Table:
         if path.is_file():
             rows.append({"kind": kind, "file": path.name, "bytes": path.stat().st_size,
                          "sha256": sha256_file(path), "rows_read": ""})
+    # the workspace by its folder name: a rendered page never shows the machine's paths
     return Table(pd.DataFrame(rows, dtype=object),
-                 f"Input lineage: {len(rows)} files from {ws.root}")
+                 f"Input lineage: {len(rows)} files from the workspace {ws.root.resolve().name}")
 
 

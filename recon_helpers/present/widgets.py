@@ -280,40 +280,8 @@ class ResolutionUI:
         self._refilter()
 
 
-    def _vendor_side(self, row: pd.Series) -> pd.DataFrame:
-        lines = self.rec.month.delivered
-        lines = lines[lines["vendor"].eq(row["vendor"])
-                      & lines["vendor_customer"].eq(row["vendor_customer"])]
-        skus = [s for s in str(row["vendor_sku"]).split(";") if s]
-        if skus:
-            lines = lines[lines["vendor_sku"].isin(skus)]
-        cols = ["vendor", "vendor_customer_id", "vendor_customer_name", "client_method",
-                "vendor_sku", "sku_name"]
-        return lines[cols].drop_duplicates().rename(columns={"client_method": "mapped_by"})
-
     def _detail(self, row: pd.Series) -> str:
-        figures = pd.DataFrame([{c: row[c] for c in _FIGURES}], dtype=object)
-        tw = self.rec.three_way
-        tw = tw[tw["client_id"].eq(row["client_id"]) & tw["product_id"].eq(row["product_id"])
-                & tw["currency"].eq(row["currency"])]
-        sources = "".join(f"<li><code>{_esc(s)}</code></li>"
-                          for s in str(row["sources"]).split(";") if s)
-        parts = [
-            f"<h4>{_esc(row['kind'])}: {_esc(row['client_name'] or row['vendor_customer'])} "
-            f"{_esc(row['product_id'] or row['vendor_sku'])}</h4><p>{_esc(row['detail'])}</p>",
-            Table(figures, "Figures of this discrepancy").to_html(),
-            Table(self._vendor_side(row), "Vendor side: customer and SKU as the vendor names them",
-                  "No vendor line (agreement or invoice only).").to_html(),
-            Table(three_way_frame(tw, self.findings).drop(columns=["client_id"]),
-                  "Three-way: delivered vs promised vs billed",
-                  "No three-way row (the vendor line is not mapped to a client product).")
-            .to_html(),
-            f"<div class='recon-caption'>Sources (file:row)</div><ul>{sources}</ul>",
-            Table(history(self.workspace, self.period, str(row["key"])),
-                  "Decisions on this item (latest last)", "No decision yet.").to_html(),
-            f"<p><small>key <code>{_esc(row['key'])}</code></small></p>",
-        ]
-        return "".join(parts)
+        return finding_detail(self.rec, self.findings, self.workspace, self.period, row)
 
     def _repr_mimebundle_(self, **kwargs: Any) -> dict[str, Any]:
         bundle = self.container._repr_mimebundle_(**kwargs)
@@ -321,3 +289,44 @@ class ResolutionUI:
         bundle["text/html"] = decision_panel(
             self.status, self.workspace, self.period).markup
         return bundle
+
+
+def vendor_side(rec: Reconciliation, row: pd.Series) -> pd.DataFrame:
+    """The vendor lines' customer and SKU as the vendor names them, for one finding."""
+    lines = rec.month.delivered
+    lines = lines[lines["vendor"].eq(row["vendor"])
+                  & lines["vendor_customer"].eq(row["vendor_customer"])]
+    skus = [s for s in str(row["vendor_sku"]).split(";") if s]
+    if skus:
+        lines = lines[lines["vendor_sku"].isin(skus)]
+    cols = ["vendor", "vendor_customer_id", "vendor_customer_name", "client_method",
+            "vendor_sku", "sku_name"]
+    return lines[cols].drop_duplicates().rename(columns={"client_method": "mapped_by"})
+
+
+def finding_detail(rec: Reconciliation, findings: pd.DataFrame, workspace: Workspace,
+                   period: Period, row: pd.Series) -> str:
+    """The detail pane of one finding: figures, vendor side, three-way row, sources and the
+    decisions on it (escaped HTML)."""
+    figures = pd.DataFrame([{c: row[c] for c in _FIGURES}], dtype=object)
+    tw = rec.three_way
+    tw = tw[tw["client_id"].eq(row["client_id"]) & tw["product_id"].eq(row["product_id"])
+            & tw["currency"].eq(row["currency"])]
+    sources = "".join(f"<li><code>{_esc(s)}</code></li>"
+                      for s in str(row["sources"]).split(";") if s)
+    parts = [
+        f"<h4>{_esc(row['kind'])}: {_esc(row['client_name'] or row['vendor_customer'])} "
+        f"{_esc(row['product_id'] or row['vendor_sku'])}</h4><p>{_esc(row['detail'])}</p>",
+        Table(figures, "Figures of this discrepancy").to_html(),
+        Table(vendor_side(rec, row), "Vendor side: customer and SKU as the vendor names them",
+              "No vendor line (agreement or invoice only).").to_html(),
+        Table(three_way_frame(tw, findings).drop(columns=["client_id"]),
+              "Three-way: delivered vs promised vs billed",
+              "No three-way row (the vendor line is not mapped to a client product).")
+        .to_html(),
+        f"<div class='recon-caption'>Sources (file:row)</div><ul>{sources}</ul>",
+        Table(history(workspace, period, str(row["key"])),
+              "Decisions on this item (latest last)", "No decision yet.").to_html(),
+        f"<p><small>key <code>{_esc(row['key'])}</code></small></p>",
+    ]
+    return "".join(parts)

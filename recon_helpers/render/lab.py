@@ -1,10 +1,15 @@
-"""``recon lab``: JupyterLab on the notebooks, with copies preset to a month.
+"""``recon lab``: JupyterLab on the project's notebooks, opened on the resolution notebook.
 
-The copies go to ``notebooks/lab/<period>/`` (rewritten on each run); papermill's prepare-only
-mode adds an ``injected-parameters`` cell holding the month, workspace and clients.
+The notebooks are the project's (``--notebooks DIR``; else ``notebooks/`` of the current
+folder, else ``notebooks/`` beside the workspace, else the ones shipped with the package), so an
+installed package never points JupyterLab into site-packages while the project has its own.
+Copies preset to the month go to ``<notebooks>/lab/<period>/`` (rewritten on each run):
+papermill's prepare-only mode adds an ``injected-parameters`` cell holding the workspace, the
+month and the clients; JupyterLab opens the copy of ``03_resolution.ipynb``.
 
 Example:
-    >>> command = prepare_lab(ws, october, (), port=8888, no_browser=True)
+    >>> folder = lab_notebooks(ws)
+    >>> command = lab_command(october, folder, port=8888, no_browser=True)
     >>> subprocess.call(command)
 """
 
@@ -13,7 +18,9 @@ from __future__ import annotations
 import os
 import sys
 from collections.abc import Sequence
+from pathlib import Path
 
+from recon_helpers.core.errors import UsageError
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.render.notebook import (
@@ -24,22 +31,47 @@ from recon_helpers.render.notebook import (
     parameters_for,
 )
 
+OPENS = "03_resolution.ipynb"  # the notebook an auditor works in
 
-def lab_command(period: Period, *, port: int | None = None, no_browser: bool = False
-                ) -> list[str]:
-    """The JupyterLab command line opening the month's preset copy of the first notebook."""
-    first = f"lab/{period}/{notebook_paths()[0].name}"
-    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={NOTEBOOKS_DIR}",
-           f"--LabApp.default_url=/lab/tree/{first}"]
+
+def _has_notebooks(folder: Path) -> bool:
+    return folder.is_dir() and any(folder.glob("[0-9][0-9]_*.ipynb"))
+
+
+def lab_notebooks(workspace: Workspace, explicit: str | Path | None = None) -> Path:
+    """The project's notebooks folder (see the module docstring).
+
+    Raises:
+        UsageError: ``explicit`` holds no numbered notebooks.
+    """
+    if explicit is not None:
+        folder = Path(explicit).resolve()
+        if not _has_notebooks(folder):
+            raise UsageError(f"--notebooks {explicit}: no numbered notebooks (NN_*.ipynb) there")
+        return folder
+    for folder in (Path.cwd() / "notebooks", workspace.root.resolve().parent / "notebooks"):
+        if _has_notebooks(folder):
+            return folder.resolve()
+    return NOTEBOOKS_DIR
+
+
+def lab_command(period: Period, folder: Path | None = None, *, port: int | None = None,
+                no_browser: bool = False) -> list[str]:
+    """The JupyterLab command line opening the month's preset copy of notebook 03."""
+    folder = folder or NOTEBOOKS_DIR
+    names = [p.name for p in notebook_paths(folder)]
+    first = OPENS if OPENS in names else names[0]
+    cmd = [sys.executable, "-m", "jupyterlab", f"--ServerApp.root_dir={folder}",
+           f"--LabApp.default_url=/lab/tree/lab/{period}/{first}"]
     cmd += ["--no-browser"] if no_browser else []
     cmd += [f"--port={port}"] if port else []
     cmd += ["--allow-root"] if os.name == "posix" and os.geteuid() == 0 else []  # containers
     return cmd
 
 
-def preset_notebooks(workspace: Workspace, period: Period, client_ids: Sequence[str] = ()
-                     ) -> str:
-    """Write copies of the notebooks preset to the month into ``notebooks/lab/<period>/``.
+def preset_notebooks(workspace: Workspace, period: Period, client_ids: Sequence[str] = (),
+                     folder: Path | None = None) -> str:
+    """Write copies of the notebooks preset to the month into ``<folder>/lab/<period>/``.
 
     Returns:
         The folder written.
@@ -49,11 +81,12 @@ def preset_notebooks(workspace: Workspace, period: Period, client_ids: Sequence[
     """
     import papermill as pm
 
+    folder = folder or NOTEBOOKS_DIR
     parameters = parameters_for(workspace, period, client_ids)
-    folder = NOTEBOOKS_DIR / "lab" / str(period)
-    folder.mkdir(parents=True, exist_ok=True)
-    for nb in notebook_paths():
+    out = folder / "lab" / str(period)
+    out.mkdir(parents=True, exist_ok=True)
+    for nb in notebook_paths(folder):
         check_parameters(nb, parameters)
-        pm.execute_notebook(str(nb), str(folder / nb.name), parameters=parameters,
+        pm.execute_notebook(str(nb), str(out / nb.name), parameters=parameters,
                             prepare_only=True, kernel_name=KERNEL, progress_bar=False)
-    return str(folder)
+    return str(out)

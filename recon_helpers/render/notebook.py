@@ -87,22 +87,55 @@ def _failed_cell(notebook: Path, source: str) -> str:
     return f"cell {index}" + (f", step {step!r}" if step else "")
 
 
-def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], timeout: int) -> dict:
+# the kernels' own stderr/stdout (their warnings), beside the pages; a dot-file, so neither
+# the seal nor a statement issued after it counts a log as part of the report
+KERNEL_LOG = ".render.log"
+
+
+def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], timeout: int,
+            log: Path | None = None) -> dict:
     """Run one notebook with papermill; return its timings in seconds.
+
+    The kernel is started here with its stdout and stderr going to ``log`` (default:
+    ``.render.log`` beside ``output``), so its warnings ("Kernel is running over TCP without
+    encryption", "KeyboardInterrupt caught in kernel" at shutdown) never reach the
+    terminal's progress bar.
 
     Raises:
         RenderError: a cell failed or timed out (names the notebook, the cell and its step).
     """
+    from jupyter_client.manager import AsyncKernelManager
+    from jupyter_core.utils import run_sync
+
+    log = log or output.parent / KERNEL_LOG
+    start = time.perf_counter()
+    with log.open("ab") as sink:
+        sink.write(f"--- {notebook.name}\n".encode())
+        sink.flush()
+        km = AsyncKernelManager(kernel_name=KERNEL)
+        run_sync(km.start_kernel)(cwd=str(notebook.parent), stdout=sink, stderr=sink)
+        try:
+            nb = _run(notebook, output, parameters, timeout, km)
+        finally:
+            run_sync(km.shutdown_kernel)()
+    wall = time.perf_counter() - start
+    cells = sum(float(c.metadata.get("papermill", {}).get("duration") or 0) for c in nb.cells)
+    return {"total": round(wall, 3), "cells": round(cells, 3),
+            "kernel_and_overhead": round(wall - cells, 3)}
+
+
+def _run(notebook: Path, output: Path, parameters: Mapping[str, Any], timeout: int,
+         km: Any) -> Any:
+    """papermill on a started kernel; failures as RenderError naming notebook and cell."""
     import papermill as pm
     from nbclient.exceptions import CellTimeoutError, DeadKernelError
     from papermill.exceptions import PapermillExecutionError
 
-    start = time.perf_counter()
     try:
-        nb = pm.execute_notebook(
+        return pm.execute_notebook(
             str(notebook), str(output), parameters=dict(parameters), kernel_name=KERNEL,
             cwd=str(notebook.parent), progress_bar=False, execution_timeout=timeout,
-            request_save_on_cell_execute=False,
+            request_save_on_cell_execute=False, km=km,
         )
     except PapermillExecutionError as exc:
         where = _failed_cell(notebook, exc.source)
@@ -113,10 +146,6 @@ def execute(notebook: Path, output: Path, parameters: Mapping[str, Any], timeout
                           f"{str(exc).splitlines()[0]}") from exc
     except DeadKernelError as exc:
         raise RenderError(f"{notebook.name}: the kernel died: {exc}") from exc
-    wall = time.perf_counter() - start
-    cells = sum(float(c.metadata.get("papermill", {}).get("duration") or 0) for c in nb.cells)
-    return {"total": round(wall, 3), "cells": round(cells, 3),
-            "kernel_and_overhead": round(wall - cells, 3)}
 
 
 def _title(nb: Any, fallback: str) -> str:
@@ -192,6 +221,23 @@ _TEMPLATE = """{%- extends 'lab/index.html.j2' -%}
 <script type="text/javascript">window.PlotlyConfig = {MathJaxConfig: 'local'};</script>
 <script type="text/javascript">{{ resources.plotly_js }}</script>
 {%- endif -%}{%- endblock html_head_css -%}
+{%- block footer_js -%}
+<script type="text/javascript">
+/* a bar that carries a "#client-..." fragment (charts.impact_by_client) opens that client's
+   section; only fragments of that shape are followed */
+window.addEventListener("load", function () {
+  document.querySelectorAll(".js-plotly-plot").forEach(function (plot) {
+    if (!plot.on) { return; }
+    plot.on("plotly_click", function (event) {
+      var link = event.points && event.points[0] && event.points[0].customdata;
+      if (typeof link === "string" && /^#client-[A-Za-z0-9_-]+$/.test(link)) {
+        window.location.hash = link.slice(1);
+      }
+    });
+  });
+});
+</script>
+{%- endblock footer_js -%}
 """
 
 

@@ -30,11 +30,17 @@ from typing import Any
 
 from tqdm import tqdm
 
+from recon_helpers.analysis.totals import month_totals
 from recon_helpers.audit.signoff import guard_sealed
+from recon_helpers.audit.signoff import status as signoff_status
+from recon_helpers.audit.status import status_table
 from recon_helpers.core.errors import RenderError
 from recon_helpers.core.files import fsync_tree, sha256_file
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
+from recon_helpers.present.context import ReportContext
+from recon_helpers.present.index import index_page
+from recon_helpers.present.views import status_counts
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
 from recon_helpers.render.notebook import (
@@ -47,6 +53,7 @@ from recon_helpers.render.notebook import (
 )
 
 MANIFEST = "manifest.json"
+INDEX = "index.html"
 PRESERVED = ("signoff.json", "signoff.html")  # written by the sign-off step; survive a re-render
 VERSIONED = ("recon-helpers", "pandas", "numpy", "rapidfuzz", "openpyxl", "papermill",
              "nbclient", "nbconvert", "nbformat", "ipykernel", "jupyter_client", "plotly")
@@ -87,7 +94,33 @@ def build_manifest(ws: Workspace, rec: Reconciliation, parameters: Mapping[str, 
         "config": {k: v for k, v in files.items() if k == ws.config_path.name},
         "versions": versions(),
         "summary": rec.headline(parameters.get("client_ids") or ()).as_dict(),
+        # the money cards of the report and the index (cost at risk apart from money to bill)
+        "totals": {cur: {k: str(v) for k, v in vars(t).items()}
+                   for cur, t in month_totals(rec, parameters.get("client_ids") or ())},
     }
+
+
+def write_index(folder: Path, target: Path, ws: Workspace, rec: Reconciliation,
+                client_ids: Sequence[str], rendered: list[dict[str, Any]]) -> dict[str, int]:
+    """Write ``index.html`` into ``folder`` (the report being built for ``target``); return
+    the status counts it shows (for the manifest)."""
+    ctx = ReportContext(ws, rec.period, tuple(client_ids))
+    status = status_table(ctx.scope(rec.findings), ws, rec.period)
+    pages = [(r["html"], _page_title(folder / r["notebook"])) for r in rendered]
+    page = index_page(ctx, rec, status, pages, signoff_status(ws, rec.period),
+                      signoff_page=(target / "signoff.html").is_file())
+    (folder / INDEX).write_text(page, encoding="utf-8")
+    return status_counts(status)
+
+
+def _page_title(ipynb: Path) -> str:
+    import nbformat
+
+    nb = nbformat.read(ipynb, as_version=4)
+    for cell in nb.cells:
+        if cell.cell_type == "markdown" and cell.source.startswith("# "):
+            return cell.source.splitlines()[0][2:].strip()
+    return ipynb.stem
 
 
 def render_period(
@@ -157,6 +190,8 @@ def _render_into(target: Path, paths: list[Path], ws: Workspace, rec: Reconcilia
             rendered.append({"notebook": nb.name, "html": out.with_suffix(".html").name,
                              "seconds": seconds})
         manifest = build_manifest(ws, rec, parameters, rendered)
+        manifest["status"] = write_index(tmp, target, ws, rec, parameters["client_ids"],
+                                         rendered)
         (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2, ensure_ascii=False) + "\n",
                                     encoding="utf-8")
         for name in PRESERVED:

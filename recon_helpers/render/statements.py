@@ -24,6 +24,7 @@ from recon_helpers.core.errors import RenderError
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.render.notebook import (
+    KERNEL_LOG,
     NOTEBOOKS_DIR,
     check_parameters,
     execute,
@@ -75,6 +76,9 @@ def _render_statement_into(target: Path, parameters: dict[str, object], period: 
     try:
         ipynb = tmp / f"{target.stem}.ipynb"
         execute(STATEMENT_NOTEBOOK, ipynb, parameters, timeout)
+        if (tmp / KERNEL_LOG).is_file():  # keep the kernel's warnings beside the statements
+            with (target.parent / KERNEL_LOG).open("ab") as log:
+                log.write((tmp / KERNEL_LOG).read_bytes())
         export_html(ipynb, ipynb.with_suffix(".html"), period)
         os.replace(ipynb, target.with_suffix(".ipynb"))
         os.replace(ipynb.with_suffix(".html"), target)
