@@ -49,6 +49,7 @@ TARGETS = {
     "fuzzy_s": 5.0,
     "fuzzy_mb": 600,
     "pc_ratio": 2.0,
+    "anchor_ratio": 2.0,  # the whole month (load included) within 2x of the anchor query
     "report_s": 60.0,  # the monthly report for 500 clients
 }
 REPORT_LINES_PER_CLIENT = 400  # 200,000 lines for 500 clients (see README.md)
@@ -167,6 +168,76 @@ def step_duckdb(ws: Path) -> dict[str, object]:
     }
 
 
+# The anchor: what an analyst writes in an afternoon with DuckDB on the same files. It reads
+# the canonical CSVs, maps vendor customers by id and by exact name (mappings/clients.csv, then
+# clients.csv names), SKUs by mappings/products.csv, groups to client x product and outer-joins
+# delivered, promised and billed, flagging keys where the three quantities disagree. Exact
+# DECIMAL sums, no day weighting, no quarantine, no sources, no suggestions: the cost floor a
+# whole reconcile (load included) is measured against.
+ANCHOR_SQL = """
+WITH d AS (SELECT * FROM read_csv({delivered}, header = true, all_varchar = true)),
+cmap AS (SELECT * FROM read_csv({cmap}, header = true, all_varchar = true)),
+clients AS (SELECT * FROM read_csv({clients}, header = true, all_varchar = true)),
+pmap AS (SELECT vendor, vendor_sku, product_id, units_per_product::DECIMAL(18, 6) AS upp
+         FROM read_csv({pmap}, header = true, all_varchar = true)),
+by_id AS (SELECT lower(vendor) AS vendor, vendor_customer_id, any_value(client_id) AS client_id
+          FROM cmap WHERE coalesce(vendor_customer_id, '') <> '' GROUP BY ALL),
+by_name AS (SELECT lower(vendor) AS vendor, lower(trim(vendor_customer_name)) AS name,
+            any_value(client_id) AS client_id
+            FROM cmap WHERE coalesce(vendor_customer_name, '') <> '' GROUP BY ALL),
+exact AS (SELECT lower(trim(client_name)) AS name, any_value(client_id) AS client_id
+          FROM clients GROUP BY ALL),
+groups AS (SELECT lower(vendor) AS vendor, vendor_customer_id,
+                  lower(trim(vendor_customer_name)) AS name, vendor_sku,
+                  sum(quantity::DECIMAL(18, 4)) AS qty,
+                  sum(quantity::DECIMAL(18, 4) * unit_cost::DECIMAL(18, 6)) AS cost
+           FROM d GROUP BY ALL),
+mapped AS (SELECT coalesce(i.client_id, n.client_id, e.client_id) AS client_id, p.product_id,
+                  g.qty / p.upp AS qty, g.cost
+           FROM groups g
+           LEFT JOIN by_id i ON i.vendor = g.vendor AND i.vendor_customer_id = g.vendor_customer_id
+           LEFT JOIN by_name n ON n.vendor = g.vendor AND n.name = g.name
+           LEFT JOIN exact e ON e.name = g.name
+           LEFT JOIN pmap p ON lower(p.vendor) = g.vendor AND p.vendor_sku = g.vendor_sku),
+delivered AS (SELECT client_id, product_id, sum(qty) AS delivered, sum(cost) AS cost
+              FROM mapped WHERE client_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL),
+promised AS (SELECT client_id, product_id, sum(quantity::DECIMAL(18, 4)) AS promised,
+                    any_value(unit_price::DECIMAL(18, 6)) AS price
+             FROM read_csv({promised}, header = true, all_varchar = true) GROUP BY ALL),
+billed AS (SELECT client_id, product_id, sum(quantity::DECIMAL(18, 4)) AS billed
+           FROM read_csv({billed}, header = true, all_varchar = true) GROUP BY ALL)
+SELECT client_id, product_id, d.delivered, d.cost, p.promised, p.price, b.billed,
+       (coalesce(d.delivered, 0) <> coalesce(p.promised, 0)
+        OR coalesce(p.promised, 0) <> coalesce(b.billed, 0)) AS differs
+FROM delivered d FULL JOIN promised p USING (client_id, product_id)
+FULL JOIN billed b USING (client_id, product_id)
+"""
+
+
+def step_anchor(ws: Path) -> dict[str, object]:
+    """The anchor query (ANCHOR_SQL) from the CSVs to the key-sized table, in DuckDB."""
+    import duckdb
+
+    month = ws / "inputs" / PERIOD
+
+    def q(path: Path) -> str:
+        return "'" + str(path).replace("'", "''") + "'"
+
+    sql = ANCHOR_SQL.format(
+        delivered=q(month / "delivered.csv"), promised=q(month / "promised.csv"),
+        billed=q(month / "billed.csv"), clients=q(month / "clients.csv"),
+        cmap=q(ws / "mappings" / "clients.csv"), pmap=q(ws / "mappings" / "products.csv"),
+    )
+    _reset_peak()
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    keys, differ = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE differs) FROM ({sql})"
+    ).fetchone()
+    con.close()
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "keys": keys, "differ": differ}
+
+
 def step_floor(ws: Path) -> dict[str, object]:
     import pandas as pd
 
@@ -224,6 +295,22 @@ def step_pc_load(path: Path) -> dict[str, object]:
         "rows": len(fl.frame),
         "quarantined": len(fl.quarantine),
     }
+
+
+def step_pc_duckdb(path: Path) -> dict[str, object]:
+    """DuckDB's own CSV reader on the Partner Center file: every column as text, into a table."""
+    import duckdb
+
+    _reset_peak()
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE pc AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+        [str(path)],
+    )
+    rows = con.execute("SELECT count(*) FROM pc").fetchone()[0]
+    con.close()
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "rows": rows}
 
 
 def step_pc_read_csv(path: Path) -> dict[str, object]:
@@ -346,6 +433,8 @@ STEPS = {
     "pandas": step_pandas,
     "duckdb": step_duckdb,
     "floor": step_floor,
+    "anchor": step_anchor,
+    "pc_duckdb": step_pc_duckdb,
     "pc_load": step_pc_load,
     "pc_read_csv": step_pc_read_csv,
     "report": step_report,
@@ -409,6 +498,7 @@ def measure_size(out: Path, lines: int, clients: int, pc: bool, engines: list[st
     row: dict[str, object] = {"lines": lines, "clients": clients}
     floor = run_step("floor", str(ws))
     row["floor"] = floor
+    anchor = row["anchor"] = run_step("anchor", str(ws))
     for engine in engines:
         log(f"{lines:,} lines: {engine} ...")
         row[engine] = result = run_step(engine, str(ws))
@@ -425,12 +515,15 @@ def measure_size(out: Path, lines: int, clients: int, pc: bool, engines: list[st
             (floor.get("read_s", 0) + floor.get("match_s", 0)) if "error" not in floor else None
         )
         result["total_vs_floor"] = _ratio(result["total_s"], floor_total)
+        result["total_vs_anchor"] = _ratio(result["total_s"], anchor.get("s"))
     if pc:
         csv_file = next((ws / "partner_center" / PERIOD).glob("*.csv"))
         log(f"{lines:,} lines: Partner Center CSV load vs pandas.read_csv ...")
         row["pc_load"] = run_step("pc_load", str(csv_file))
         row["pc_read_csv"] = run_step("pc_read_csv", str(csv_file))
+        row["pc_duckdb"] = run_step("pc_duckdb", str(csv_file))
         row["pc_ratio"] = _ratio(row["pc_load"].get("s"), row["pc_read_csv"].get("s"))
+        row["pc_duckdb_ratio"] = _ratio(row["pc_load"].get("s"), row["pc_duckdb"].get("s"))
     return row
 
 
@@ -466,6 +559,30 @@ def markdown(results: dict) -> str:  # type: ignore[type-arg]
         f"{env['python']}, pandas {env['pandas']}, DuckDB {env['duckdb']} (load average "
         f"{env['load_before']} before the run).",
         "",
+        "| lines | anchor s (hand-written DuckDB query) | anchor peak MB | engine | whole "
+        "reconcile s (load included) | whole / anchor | peak MB | findings (planted found, "
+        "extra) |",
+        "|---:|---:|---:|---|---:|---:|---:|---|",
+    ]
+    for row in results["sizes"]:
+        a = row.get("anchor", {})
+        for engine in ("pandas", "duckdb"):
+            r = row.get(engine)
+            if r is None:
+                continue
+            if "error" in r:
+                out.append(f"| {row['lines']:,} | {_f(a.get('s'), 2)} | | {engine} "
+                           f"| {r['error']} ||||")
+                continue
+            peak = max(r.get("load_mb", 0), r.get("reconcile_mb", 0), r.get("peak_mb", 0))
+            out.append(
+                f"| {row['lines']:,} | {_f(a.get('s'), 2)} | {_f(a.get('peak_mb'), 0)} "
+                f"| {engine} | {_f(r['total_s'], 2)} | {_f(r.get('total_vs_anchor'), 2)} "
+                f"| {_f(peak, 0)} | {r['findings']:,} ({r['found']:,}/{r['planted']:,}, "
+                f"{r['extra']:,}) |"
+            )
+    out += [
+        "",
         "| lines | engine | load s | reconcile s | total s | lines/s | peak MB load / reconcile "
         "| floor read s | floor match s (lines mapped first) | reconcile / match floor "
         "(lines first) | total / whole floor | findings (planted found, extra) |",
@@ -499,16 +616,18 @@ def markdown(results: dict) -> str:  # type: ignore[type-arg]
     if pc:
         out += [
             "",
-            "| Partner Center NCE CSV | load_file s | pandas.read_csv(dtype=str) s | ratio "
-            "| peak MB load_file / read_csv |",
-            "|---:|---:|---:|---:|---:|",
+            "| Partner Center NCE CSV | load_file s | DuckDB read_csv s | load_file / "
+            "read_csv (DuckDB) | pandas.read_csv(dtype=str) s | load_file / pandas | peak MB "
+            "load_file / DuckDB / pandas |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in pc:
-            a, b = row["pc_load"], row["pc_read_csv"]
+            a, b, c = row["pc_load"], row["pc_read_csv"], row.get("pc_duckdb", {})
             out.append(
-                f"| {row['lines']:,} lines | {_f(a.get('s'))} | {_f(b.get('s'))} "
+                f"| {row['lines']:,} lines | {_f(a.get('s'))} | {_f(c.get('s'))} "
+                f"| {_f(row.get('pc_duckdb_ratio'), 2)} | {_f(b.get('s'))} "
                 f"| {_f(row['pc_ratio'], 2)} | {_f(a.get('peak_mb'), 0)} / "
-                f"{_f(b.get('peak_mb'), 0)} |"
+                f"{_f(c.get('peak_mb'), 0)} / {_f(b.get('peak_mb'), 0)} |"
             )
     fz = results.get("fuzzy")
     if fz:
@@ -548,6 +667,23 @@ def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
     """Each target with the measured figure and met / MISSED."""
     lines = []
     for row in results["sizes"]:
+        for engine in ("pandas", "duckdb"):
+            r = row.get(engine)
+            if not r or "error" in r or r.get("total_vs_anchor") is None:
+                continue
+            judged = row["lines"] >= 1_000_000
+            ok = r["total_vs_anchor"] <= TARGETS["anchor_ratio"]
+            lines.append(
+                f"whole month on {engine} at {row['lines']:,} lines within 2x of the anchor "
+                f"query: {r['total_vs_anchor']}x ({r['total_s']:.2f} s vs "
+                f"{row['anchor']['s']:.2f} s) - "
+                + (("met" if ok else "MISSED") if judged else "(target: 1M and 10M)")
+            )
+            if r.get("found") != r.get("planted") or r.get("extra"):
+                lines.append(
+                    f"{engine} at {row['lines']:,} lines: {r['found']}/{r['planted']} planted "
+                    f"found, {r['extra']} extra - WRONG"
+                )
         r, big = row.get("pandas"), row["lines"] >= 5_000_000
         if row["lines"] == 1_000_000 and r and "error" not in r:
             ok = (r["reconcile_vs_floor"] or 99) <= TARGETS["reconcile_ratio"]
@@ -572,6 +708,13 @@ def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
                     if ok
                     else f"{d['error']} - MISSED"
                 )
+            )
+        if row.get("pc_duckdb_ratio") is not None:
+            ok = row["pc_duckdb_ratio"] <= TARGETS["pc_ratio"]
+            verdict = ("met" if ok else "MISSED") if row["lines"] == 1_000_000 else "(target: 1M)"
+            lines.append(
+                f"Partner Center CSV at {row['lines']:,} lines within 2x of DuckDB's read_csv: "
+                f"{row['pc_duckdb_ratio']}x - {verdict}"
             )
         if "pc_ratio" in row:
             ok = (row["pc_ratio"] or 99) <= TARGETS["pc_ratio"]

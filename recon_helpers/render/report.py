@@ -30,12 +30,12 @@ from typing import Any
 
 from tqdm import tqdm
 
+from recon_helpers.audit.cache import cached_reconcile
 from recon_helpers.core.errors import RenderError
 from recon_helpers.core.files import fsync_tree, sha256_file
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.result import Reconciliation
-from recon_helpers.reconcile.run import reconcile_period
 from recon_helpers.render.notebook import (
     check_parameters,
     execute,
@@ -121,8 +121,9 @@ def render_period(
     parameters = parameters_for(ws, period, client_ids)
     for nb in paths:
         check_parameters(nb, parameters)
-    # fails fast on bad inputs or clients, and feeds the manifest
-    rec = reconcile_period(ws, period)
+    # fails fast on bad inputs or clients, and feeds the manifest; stored (audit/cache.py) so
+    # that each notebook kernel loads it instead of reconciling the month again
+    rec = cached_reconcile(ws, period)
     rec.check_clients(parameters["client_ids"], "parameter client_ids")
     target = ws.report_dir(period)
     try:
