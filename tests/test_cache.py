@@ -131,7 +131,7 @@ def test_a_changed_input_gives_the_new_findings(demo_ws: Workspace) -> None:
         "currency,charge_start,charge_end\n"
         "huntress,zz-1,Nobody Known At All,EDR,EDR,5,1.00,USD,2026-10-01,2026-10-31\n", "utf-8")
     rec = cache.cached_reconcile(demo_ws, PERIOD)
-    fresh = run.reconcile_period(demo_ws, PERIOD)
+    fresh = cache.key_sized(run.reconcile_period(demo_ws, PERIOD))
     _same(rec, fresh)
     assert "extra.csv" in set(rec.loaded.inventory["file"])
 
@@ -234,3 +234,25 @@ def test_values_keep_their_exact_type_and_text(tmp_path: Path) -> None:
 def test_a_value_without_exact_form_is_not_stored(tmp_path: Path) -> None:
     with pytest.raises(cache.CacheUnusable):
         cache._write_frame(pd.DataFrame({"a": [object()]}), tmp_path / "t.parquet")
+
+
+def test_key_sized_keeps_what_the_notebooks_read(rec) -> None:  # type: ignore[no-untyped-def]
+    small = cache.key_sized(rec)
+    assert len(small.month.delivered) < len(rec.month.delivered)
+    pd.testing.assert_frame_equal(small.coverage(), rec.coverage(), check_exact=True)
+    pd.testing.assert_frame_equal(small.findings, rec.findings, check_exact=True)
+    assert small.blockers().lines(PERIOD) == rec.blockers().lines(PERIOD)
+    assert small.headline().__dict__ == rec.headline().__dict__
+    # every finding's sources are among the lines kept, loaded and mapped alike
+    kept = set(small.month.delivered["source"])
+    assert set(small.loaded.delivered["source"]) == kept
+    for sources in rec.findings["sources"]:
+        delivered = {s for s in str(sources).split(";") if s} & set(rec.month.delivered["source"])
+        assert delivered <= kept
+    assert cache.key_sized(small) is small
+
+
+def test_first_call_and_reopening_agree(demo_ws: Workspace) -> None:
+    first = cache.cached_reconcile(demo_ws, PERIOD)
+    _same(first, cache.key_sized(run.reconcile_period(demo_ws, PERIOD)))
+    _same(first, cache.cached_reconcile(demo_ws, PERIOD))

@@ -21,8 +21,9 @@ recorded (exact ``Decimal`` money as its text, ``None``/``NaN``/``NA`` kept apar
 file's sha256 is in the manifest and checked before reading. A cache entry that is missing a
 file, fails its checks or does not parse is deleted and the month reconciled again.
 
-With the DuckDB engine the stored result is key-sized (client x product, plus the vendor
-lines behind the findings); with the pandas engine it holds the month's lines too.
+The stored result is key-sized whichever engine reconciled (:func:`key_sized`): client x
+product tables, and only the vendor lines behind the findings (the DuckDB engine's contract;
+``coverage()`` still counts every line), so reopening a 1M-line month reads a few MB.
 
 Example:
     >>> rec = cached_reconcile(Workspace.open("data"), Period.parse("2026-10"))
@@ -37,6 +38,7 @@ import os
 import shutil
 import tempfile
 from collections.abc import Callable
+from dataclasses import replace
 from decimal import Decimal, InvalidOperation
 from functools import lru_cache
 from pathlib import Path
@@ -51,7 +53,7 @@ from recon_helpers.core.workspace import Workspace
 from recon_helpers.ingest.load import LoadedPeriod
 from recon_helpers.reconcile.holds import MissingSource
 from recon_helpers.reconcile.matching import MonthTables
-from recon_helpers.reconcile.result import Reconciliation
+from recon_helpers.reconcile.result import Reconciliation, delivered_coverage
 from recon_helpers.reconcile.run import reconcile_period
 
 FOLDER = ".recon-cache/reconcile"
@@ -185,15 +187,19 @@ def _encode_column(values: pd.Series) -> tuple[dict[str, Any], dict[str, Any]]:
             {"dtype": "object", "all": ""})
 
 
-def _decode_column(stored: dict[str, pd.Series], how: dict[str, Any]) -> pd.Series:
+def _decode_column(stored: dict[str, Any], how: dict[str, Any]) -> pd.Series:
+    """The column back from its stored parts (pyarrow arrays)."""
     dtype = how["dtype"]
     if dtype != "object":
-        return stored["v"].astype(dtype)
+        return stored["v"].to_pandas().astype(dtype)
+    texts = stored["v"].to_numpy(zero_copy_only=False)  # object array of str: no str dtype
     if how.get("all") == "s":
-        return pd.Series(stored["v"].astype(object).to_numpy(), dtype=object)
-    tags, texts = stored["t"].astype(object), stored["v"].astype(object)
+        return pd.Series(texts, dtype=object)
+    tags = stored["t"].to_numpy(zero_copy_only=False)
     if not set(tags).issubset(_SCALARS):
         raise CacheUnusable("unknown value tag")
+    if set(tags) == {"s"}:
+        return pd.Series(texts, dtype=object)
     return pd.Series([_untag(t, x) for t, x in zip(tags, texts, strict=True)], dtype=object)
 
 
@@ -232,14 +238,15 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
 def _read_frame(path: Path, meta: dict[str, Any]) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    stored = pq.read_table(path).to_pandas()
-    if len(stored) != meta["rows"] and stored.shape[1]:
+    stored = pq.read_table(path)
+    if stored.num_rows != meta["rows"] and stored.num_columns:
         raise CacheUnusable(f"{path.name}: row count differs from the manifest")
+    names = set(stored.column_names)
     index_names = meta["index"]
     n_index = len(index_names) if index_names is not None else 0
     series = []
     for i, how in enumerate(meta["spec"]):
-        parts = {p: stored[f"{p}{i}"] for p in ("v", "t") if f"{p}{i}" in stored}
+        parts = {p: stored.column(f"{p}{i}") for p in ("v", "t") if f"{p}{i}" in names}
         series.append(_decode_column(parts, how))
     data = dict(zip(meta["columns"], series[n_index:], strict=True))
     frame = pd.DataFrame(data, index=range(meta["rows"]))
@@ -254,6 +261,26 @@ def _read_frame(path: Path, meta: dict[str, Any]) -> pd.DataFrame:
 
 
 # ---- the reconciliation --------------------------------------------------------------------
+
+
+def key_sized(rec: Reconciliation) -> Reconciliation:
+    """``rec`` with the vendor lines cut to those behind its findings, as the DuckDB engine
+    keeps them: the rows of the findings' client x product keys and every unmapped row (what
+    the sources, the suggestions and the resolution widgets read); the month's rows per vendor
+    move to ``coverage_rows`` so ``coverage()`` still counts every line. Findings, three-way
+    table, customers, inventory and quarantine are unchanged. A result already key-sized (the
+    DuckDB engine's) is returned as is."""
+    if rec.coverage_rows is not None:
+        return rec
+    d = rec.month.delivered
+    keys = pd.MultiIndex.from_frame(rec.findings[["client_id", "product_id"]].drop_duplicates())
+    behind = pd.MultiIndex.from_frame(d[["client_id", "product_id"]]).isin(keys)
+    rows = d[behind | d["client_id"].eq("") | d["product_id"].eq("")].reset_index(drop=True)
+    lines = rec.loaded.delivered
+    loaded = replace(rec.loaded, tables={**rec.loaded.tables, "delivered": lines[
+        lines["source"].isin(set(rows["source"]))].reset_index(drop=True)})
+    return replace(rec, loaded=loaded, month=replace(rec.month, delivered=rows),
+                   coverage_rows=delivered_coverage(d))
 
 
 def _frames_of(rec: Reconciliation) -> dict[str, pd.DataFrame]:
@@ -380,7 +407,8 @@ def cached_reconcile(
     engine: str | None = None,
 ) -> Reconciliation:
     """:func:`recon_helpers.reconcile.run.reconcile_period`, stored once per key and loaded
-    while nothing it depends on changed (the module docstring).
+    while nothing it depends on changed (the module docstring); key-sized either way
+    (:func:`key_sized`), so a first call and a reopening give the same result.
 
     ``[cache] reconcile = false`` in recon.toml turns it off (always reconcile).
 
@@ -395,6 +423,6 @@ def cached_reconcile(
         if progress:
             progress(f"loaded the stored reconciliation of {period}")
         return rec
-    rec = reconcile_period(workspace, period, progress=progress, engine=engine)
+    rec = key_sized(reconcile_period(workspace, period, progress=progress, engine=engine))
     store(workspace, key, rec)
     return rec
