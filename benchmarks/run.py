@@ -50,6 +50,8 @@ TARGETS = {
     "fuzzy_mb": 600,
     "pc_ratio": 2.0,
     "anchor_ratio": 2.0,  # the whole month (load included) within 2x of the anchor query
+    "report_ratio": 2.0,  # the report within 2x of the trivial-notebook baseline
+    "reopen_s": 2.0,  # notebook 03 reopened on an unchanged 1M-line month
     "report_s": 60.0,  # the monthly report for 500 clients
 }
 REPORT_LINES_PER_CLIENT = 400  # 200,000 lines for 500 clients (see README.md)
@@ -370,13 +372,38 @@ def step_fuzzy(n: int) -> dict[str, object]:
     }
 
 
-def step_report(ws: Path) -> dict[str, object]:
+def _clear_cache(ws: Path) -> None:
+    import shutil
+
+    from recon_helpers.audit.cache import FOLDER
+
+    shutil.rmtree(ws / FOLDER, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _cache_off(ws: Path, off: bool):  # type: ignore[no-untyped-def]
+    """recon.toml with ``[cache] reconcile = false`` for the block (the report as before the
+    stored reconciliation: every kernel reconciles the month again)."""
+    config = ws / "recon.toml"
+    before = config.read_bytes()
+    if off:
+        config.write_bytes(before + b"\n[cache]\nreconcile = false\n")
+    try:
+        yield
+    finally:
+        config.write_bytes(before)
+
+
+def step_report(ws: Path, cache: bool = True) -> dict[str, object]:
+    """render_period, from a cold store (every month reconciled once, then loaded by the
+    kernels), or with the store turned off (``cache=False``: each kernel reconciles)."""
     from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
     from recon_helpers.render.report import MANIFEST, render_period
 
+    _clear_cache(ws)
     _reset_peak()
-    with _children_peak() as kernels:
+    with _cache_off(ws, not cache), _children_peak() as kernels:
         t0 = time.perf_counter()
         folder = render_period(Workspace.open(ws, ws / "reports"), Period.parse(PERIOD),
                                progress=False)
@@ -429,7 +456,38 @@ def step_report_baseline(ws: Path) -> dict[str, object]:
     }
 
 
+def step_report_uncached(ws: Path) -> dict[str, object]:
+    return step_report(ws, cache=False)
+
+
+def step_cache_fill(ws: Path) -> dict[str, object]:
+    """The notebook context's first reconcile of the month: reconcile and store it."""
+    _clear_cache(ws)
+    t0 = time.perf_counter()
+    from recon_helpers.present.context import open_period
+
+    rec = open_period(str(ws), "", PERIOD, []).reconcile()
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "findings": len(rec.findings)}
+
+
+def step_reopen(ws: Path) -> dict[str, object]:
+    """Notebook 03's context reopened on the unchanged month: imports, then open_period and
+    reconcile() (the stored result: key, checks, Parquet), in a fresh process."""
+    _reset_peak()
+    t0 = time.perf_counter()
+    from recon_helpers.present.context import open_period
+
+    t1 = time.perf_counter()
+    rec = open_period(str(ws), "", PERIOD, []).reconcile()
+    t2 = time.perf_counter()
+    return {"import_s": t1 - t0, "open_s": t2 - t1, "s": t2 - t0, "peak_mb": _peak_mb(),
+            "findings": len(rec.findings), **_truth(ws, rec.findings)}
+
+
 STEPS = {
+    "report_uncached": step_report_uncached,
+    "cache_fill": step_cache_fill,
+    "reopen": step_reopen,
     "pandas": step_pandas,
     "duckdb": step_duckdb,
     "floor": step_floor,
@@ -533,14 +591,26 @@ def measure_report(out: Path, clients: int, log) -> dict:  # type: ignore[no-unt
     ws = workspace(out, lines, clients, False, log, f"report-{clients}", REPORT_MONTHS)
     log(f"monthly report, {clients:,} clients: render_period, then the papermill baseline ...")
     render, base = run_step("report", str(ws)), run_step("report_baseline", str(ws))
+    log("monthly report with the stored reconciliation turned off (as before it) ...")
+    before = run_step("report_uncached", str(ws))
     return {
         "clients": clients,
         "lines": lines,
         "months": REPORT_MONTHS,
         "render": render,
         "baseline": base,
+        "uncached": before,
         "ratio": _ratio(render.get("s"), base.get("s")),
+        "uncached_ratio": _ratio(before.get("s"), base.get("s")),
     }
+
+
+def measure_reopen(out: Path, lines: int, clients: int, log) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """Notebook 03's context: the first reconcile (stored), then reopening it unchanged."""
+    ws = workspace(out, lines, clients, False, log)
+    log(f"{lines:,} lines: notebook context, first open then reopened ...")
+    return {"lines": lines, "fill": run_step("cache_fill", str(ws)),
+            "reopen": run_step("reopen", str(ws))}
 
 
 def _f(value: object, digits: int = 1) -> str:
@@ -659,6 +729,30 @@ def markdown(results: dict) -> str:  # type: ignore[type-arg]
             f"{_f(r.get('kernel_peak_mb'), 0)} ({_f(b.get('kernel_peak_mb'), 0)}) "
             f"| {per_nb or '-'} | {_f(r.get('findings'))} |",
         ]
+        u = rp.get("uncached")
+        if u:
+            per_nb = ", ".join(f"{nb}: {run:.1f} + {html:.1f}"
+                               for nb, (run, html) in u.get("notebooks", {}).items())
+            out.append(
+                f"| same, stored reconciliation off (before) | {_f(u.get('s', u.get('error')))} "
+                f"| {_f(b.get('s', b.get('error')))} | {_f(rp.get('uncached_ratio'), 2)} "
+                f"| {_f(u.get('peak_mb'), 0)} / {_f(u.get('kernel_peak_mb'), 0)} "
+                f"| {per_nb or '-'} | {_f(u.get('findings'))} |")
+    ro = results.get("reopen")
+    if ro:
+        f, r = ro["fill"], ro["reopen"]
+        out += [
+            "",
+            "| notebook 03 context | first open s (reconcile + store) | reopened s: imports + "
+            "open and load | reopened total s | peak MB reopened | findings (planted found, "
+            "extra) |",
+            "|---|---:|---:|---:|---:|---|",
+            f"| {ro['lines']:,} lines, unchanged | {_f(f.get('s', f.get('error')), 2)} "
+            f"| {_f(r.get('import_s'), 2)} + {_f(r.get('open_s'), 2)} "
+            f"| {_f(r.get('s', r.get('error')), 2)} | {_f(r.get('peak_mb'), 0)} "
+            f"| {_f(r.get('findings'))} ({_f(r.get('found'))}/{_f(r.get('planted'))}, "
+            f"{_f(r.get('extra'))}) |",
+        ]
     out += ["", "Targets:", ""] + [f"* {t}" for t in results["targets"]]
     return "\n".join(out) + "\n"
 
@@ -744,6 +838,21 @@ def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
         lines.append(
             f"monthly report for {rp['clients']:,} clients under 60 s: {verdict} ({figure})"
         )
+        if rp.get("ratio") is not None:
+            ok = rp["ratio"] <= TARGETS["report_ratio"]
+            lines.append(
+                f"monthly report within 2x of the trivial-notebook baseline: {rp['ratio']}x "
+                f"({rp.get('uncached_ratio')}x with the stored reconciliation off) - "
+                + (("met" if ok else "MISSED") if rp["clients"] == 500 else "not judged"))
+    ro = results.get("reopen")
+    if ro and "error" not in ro["reopen"]:
+        r = ro["reopen"]
+        ok = r["s"] < TARGETS["reopen_s"]
+        lines.append(
+            f"reopening notebook 03 on an unchanged {ro['lines']:,}-line month under 2 s: "
+            f"{r['s']:.2f} s ({r['import_s']:.2f} s imports + {r['open_s']:.2f} s open and "
+            f"load) - " + (("met" if ok else "MISSED") if ro["lines"] == 1_000_000
+                           else "(target: 1M)"))
     return lines
 
 
@@ -782,6 +891,10 @@ def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
     ap.add_argument(
         "--report-clients", type=int, default=500, help="clients of the monthly report (0: skip)"
     )
+    ap.add_argument(
+        "--reopen-lines", type=int, default=1_000_000,
+        help="month size at which to time reopening notebook 03's context (0: skip)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--arg", help=argparse.SUPPRESS)
@@ -814,6 +927,8 @@ def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
     if args.fuzzy:
         log(f"fuzzy suggestions {args.fuzzy:,} x {args.fuzzy:,} ...")
         results["fuzzy"] = {"n": args.fuzzy, **run_step("fuzzy", str(args.fuzzy))}
+    if args.reopen_lines:
+        results["reopen"] = measure_reopen(args.out, args.reopen_lines, args.clients, log)
     if args.report_clients:
         results["report"] = measure_report(args.out, args.report_clients, log)
     results["targets"] = verdicts(results)
