@@ -256,3 +256,29 @@ def test_first_call_and_reopening_agree(demo_ws: Workspace) -> None:
     first = cache.cached_reconcile(demo_ws, PERIOD)
     _same(first, cache.key_sized(run.reconcile_period(demo_ws, PERIOD)))
     _same(first, cache.cached_reconcile(demo_ws, PERIOD))
+
+
+def test_same_size_same_mtime_rewrite_still_invalidates(demo_ws: Workspace) -> None:
+    """The digest memo never hides a change: a rewrite keeping size and mtime changes ctime."""
+    import os
+
+    before = cache.cache_key(demo_ws, PERIOD)
+    path = next(p for p in sorted(demo_ws.inputs(PERIOD).iterdir()) if p.suffix == ".csv")
+    st, data = path.stat(), bytearray(path.read_bytes())
+    data[-2] = ord("7") if data[-2] != ord("7") else ord("8")
+    path.write_bytes(bytes(data))
+    os.utime(path, ns=(st.st_atime_ns, st.st_mtime_ns))
+    assert path.stat().st_size == st.st_size and path.stat().st_mtime_ns == st.st_mtime_ns
+    assert cache.cache_key(demo_ws, PERIOD) != before
+
+
+def test_damaged_digest_memo_is_ignored(demo_ws: Workspace) -> None:
+    key = cache.cache_key(demo_ws, PERIOD)
+    memo = demo_ws.root / cache.FOLDER / "digests.json"
+    assert memo.is_file()
+    text = memo.read_text("utf-8")
+    memo.write_text(text.replace('"', "'", 3), "utf-8")
+    assert cache.cache_key(demo_ws, PERIOD) == key
+    name = next(iter(__import__("json").loads(memo.read_text("utf-8"))))
+    memo.write_text('{"%s": [1, 2, 3, 4, "%s"]}' % (name, "0" * 64), "utf-8")
+    assert cache.cache_key(demo_ws, PERIOD) == key  # a stale stamp: hashed again

@@ -47,7 +47,7 @@ from typing import Any
 import pandas as pd
 
 from recon_helpers.audit.ledger import Ledger
-from recon_helpers.core.files import sha256_file
+from recon_helpers.core.files import atomic_write_text, sha256_file
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.ingest.load import LoadedPeriod
@@ -81,11 +81,48 @@ def code_version() -> str:
     return digest.hexdigest()
 
 
-def _tree(folder: Path) -> list[tuple[str, str]]:
+class _Digests:
+    """sha256 of files, remembered by (size, mtime, ctime, inode) in ``digests.json`` so an
+    unchanged 200 MB month is not hashed again on each reopening (as git's index does; any
+    write changes the ctime, which no program can set back). A damaged memo is ignored."""
+
+    def __init__(self, workspace: Workspace) -> None:
+        self.path = workspace.root / FOLDER / "digests.json"
+        try:
+            memo = json.loads(self.path.read_text(encoding="utf-8"))
+            self.memo = memo if isinstance(memo, dict) else {}
+        except (OSError, ValueError):
+            self.memo = {}
+        self.seen: dict[str, list[Any]] = {}
+
+    def sha256(self, path: Path) -> str:
+        st = path.stat()
+        stamp = [st.st_size, st.st_mtime_ns, st.st_ctime_ns, st.st_ino]
+        name = str(path.resolve())
+        have = self.memo.get(name)
+        if (isinstance(have, list) and len(have) == 5 and have[:4] == stamp
+                and isinstance(have[4], str) and len(have[4]) == 64):
+            digest = have[4]
+        else:
+            digest = sha256_file(path)
+        self.seen[name] = [*stamp, digest]
+        return digest
+
+    def save(self) -> None:
+        if self.seen == self.memo:
+            return
+        try:
+            self.path.parent.mkdir(parents=True, exist_ok=True)
+            atomic_write_text(self.path, json.dumps(self.seen))
+        except OSError:
+            pass  # a read-only workspace only hashes again next time
+
+
+def _tree(folder: Path, digests: _Digests) -> list[tuple[str, str]]:
     """(relative name, sha256) of every file under ``folder`` (empty when absent)."""
     if not folder.is_dir():
         return []
-    return sorted((p.relative_to(folder).as_posix(), sha256_file(p))
+    return sorted((p.relative_to(folder).as_posix(), digests.sha256(p))
                   for p in folder.rglob("*") if p.is_file())
 
 
@@ -106,17 +143,19 @@ def cache_key(workspace: Workspace, period: Period, engine: str | None = None) -
     """The sha256 naming the stored result of ``period`` (the module docstring)."""
     config = workspace.config_path
     earlier = [p for p in workspace.periods() if p < period][-LOOKBACK:]
+    digests = _Digests(workspace)
     parts = {
         "format": FORMAT,
         "code": code_version(),
         "period": str(period),
         "engine": engine or "",
-        "inputs": _tree(workspace.inputs(period)),
-        "mappings": _tree(workspace.mappings),
+        "inputs": _tree(workspace.inputs(period), digests),
+        "mappings": _tree(workspace.mappings, digests),
         "settings": sha256_file(config) if config.is_file() else "",
         "earlier": {str(p): _stamps(workspace.inputs(p)) for p in earlier},
         "ledger": ledger_head(workspace),
     }
+    digests.save()
     return hashlib.sha256(json.dumps(parts, sort_keys=True).encode()).hexdigest()
 
 
@@ -238,7 +277,7 @@ def _write_frame(frame: pd.DataFrame, path: Path) -> dict[str, Any]:
 def _read_frame(path: Path, meta: dict[str, Any]) -> pd.DataFrame:
     import pyarrow.parquet as pq
 
-    stored = pq.read_table(path)
+    stored = pq.ParquetFile(path).read()  # one file: lighter than read_table's dataset
     if stored.num_rows != meta["rows"] and stored.num_columns:
         raise CacheUnusable(f"{path.name}: row count differs from the manifest")
     names = set(stored.column_names)
