@@ -892,8 +892,9 @@ def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
         "--report-clients", type=int, default=500, help="clients of the monthly report (0: skip)"
     )
     ap.add_argument(
-        "--reopen-lines", type=int, default=1_000_000,
-        help="month size at which to time reopening notebook 03's context (0: skip)",
+        "--reopen-lines", type=int, default=None,
+        help="month size at which to time reopening notebook 03's context (default: 1M when "
+        "among --sizes, else the largest size; 0: skip)",
     )
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--step", help=argparse.SUPPRESS)
@@ -927,8 +928,11 @@ def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
     if args.fuzzy:
         log(f"fuzzy suggestions {args.fuzzy:,} x {args.fuzzy:,} ...")
         results["fuzzy"] = {"n": args.fuzzy, **run_step("fuzzy", str(args.fuzzy))}
-    if args.reopen_lines:
-        results["reopen"] = measure_reopen(args.out, args.reopen_lines, args.clients, log)
+    reopen = args.reopen_lines
+    if reopen is None:
+        reopen = 1_000_000 if 1_000_000 in sizes else max(sizes, default=0)
+    if reopen:
+        results["reopen"] = measure_reopen(args.out, reopen, args.clients, log)
     if args.report_clients:
         results["report"] = measure_report(args.out, args.report_clients, log)
     results["targets"] = verdicts(results)

@@ -3,6 +3,7 @@ damaged entries rebuilt and never trusted."""
 
 from __future__ import annotations
 
+import json
 from decimal import Decimal
 from pathlib import Path
 
@@ -169,7 +170,6 @@ def _missing_table(folder: Path) -> None:
 def _pickle_instead(folder: Path) -> None:
     """A table replaced by a pickle (with a matching sha256 in the manifest): not read."""
     import hashlib
-    import json
     import pickle
 
     table = sorted(folder.glob("*.parquet"))[0]
@@ -279,6 +279,6 @@ def test_damaged_digest_memo_is_ignored(demo_ws: Workspace) -> None:
     text = memo.read_text("utf-8")
     memo.write_text(text.replace('"', "'", 3), "utf-8")
     assert cache.cache_key(demo_ws, PERIOD) == key
-    name = next(iter(__import__("json").loads(memo.read_text("utf-8"))))
-    memo.write_text('{"%s": [1, 2, 3, 4, "%s"]}' % (name, "0" * 64), "utf-8")
+    name = next(iter(json.loads(memo.read_text("utf-8"))))
+    memo.write_text(json.dumps({name: [1, 2, 3, 4, "0" * 64]}), "utf-8")
     assert cache.cache_key(demo_ws, PERIOD) == key  # a stale stamp: hashed again
