@@ -177,11 +177,11 @@ def step_duckdb(ws: Path) -> dict[str, object]:
 # DECIMAL sums, no day weighting, no quarantine, no sources, no suggestions: the cost floor a
 # whole reconcile (load included) is measured against.
 ANCHOR_SQL = """
-WITH d AS (SELECT * FROM read_csv({delivered}, header = true, all_varchar = true)),
-cmap AS (SELECT * FROM read_csv({cmap}, header = true, all_varchar = true)),
-clients AS (SELECT * FROM read_csv({clients}, header = true, all_varchar = true)),
+WITH d AS (SELECT * FROM read_csv({delivered}, {opts})),
+cmap AS (SELECT * FROM read_csv({cmap}, {opts})),
+clients AS (SELECT * FROM read_csv({clients}, {opts})),
 pmap AS (SELECT vendor, vendor_sku, product_id, units_per_product::DECIMAL(18, 6) AS upp
-         FROM read_csv({pmap}, header = true, all_varchar = true)),
+         FROM read_csv({pmap}, {opts})),
 by_id AS (SELECT lower(vendor) AS vendor, vendor_customer_id, any_value(client_id) AS client_id
           FROM cmap WHERE coalesce(vendor_customer_id, '') <> '' GROUP BY ALL),
 by_name AS (SELECT lower(vendor) AS vendor, lower(trim(vendor_customer_name)) AS name,
@@ -205,9 +205,9 @@ delivered AS (SELECT client_id, product_id, sum(qty) AS delivered, sum(cost) AS 
               FROM mapped WHERE client_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL),
 promised AS (SELECT client_id, product_id, sum(quantity::DECIMAL(18, 4)) AS promised,
                     any_value(unit_price::DECIMAL(18, 6)) AS price
-             FROM read_csv({promised}, header = true, all_varchar = true) GROUP BY ALL),
+             FROM read_csv({promised}, {opts}) GROUP BY ALL),
 billed AS (SELECT client_id, product_id, sum(quantity::DECIMAL(18, 4)) AS billed
-           FROM read_csv({billed}, header = true, all_varchar = true) GROUP BY ALL)
+           FROM read_csv({billed}, {opts}) GROUP BY ALL)
 SELECT client_id, product_id, d.delivered, d.cost, p.promised, p.price, b.billed,
        (coalesce(d.delivered, 0) <> coalesce(p.promised, 0)
         OR coalesce(p.promised, 0) <> coalesce(b.billed, 0)) AS differs
@@ -226,6 +226,7 @@ def step_anchor(ws: Path) -> dict[str, object]:
         return "'" + str(path).replace("'", "''") + "'"
 
     sql = ANCHOR_SQL.format(
+        opts="header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"'",
         delivered=q(month / "delivered.csv"), promised=q(month / "promised.csv"),
         billed=q(month / "billed.csv"), clients=q(month / "clients.csv"),
         cmap=q(ws / "mappings" / "clients.csv"), pmap=q(ws / "mappings" / "products.csv"),
@@ -307,7 +308,8 @@ def step_pc_duckdb(path: Path) -> dict[str, object]:
     t0 = time.perf_counter()
     con = duckdb.connect()
     con.execute(
-        "CREATE TABLE pc AS SELECT * FROM read_csv(?, header = true, all_varchar = true)",
+        "CREATE TABLE pc AS SELECT * FROM read_csv(?, header = true, all_varchar = true, "
+        "delim = ',', quote = '\"', escape = '\"')",
         [str(path)],
     )
     rows = con.execute("SELECT count(*) FROM pc").fetchone()[0]

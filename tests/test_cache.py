@@ -282,3 +282,17 @@ def test_damaged_digest_memo_is_ignored(demo_ws: Workspace) -> None:
     name = next(iter(json.loads(memo.read_text("utf-8"))))
     memo.write_text(json.dumps({name: [1, 2, 3, 4, "0" * 64]}), "utf-8")
     assert cache.cache_key(demo_ws, PERIOD) == key  # a stale stamp: hashed again
+
+
+def test_input_changed_while_reconciling_is_not_stored(demo_ws: Workspace,
+                                                       monkeypatch: pytest.MonkeyPatch) -> None:
+    real = run.reconcile_period
+
+    def racing(ws, period, progress=None, engine=None):  # type: ignore[no-untyped-def]
+        rec = real(ws, period, progress=progress, engine=engine)
+        _touch_input(ws)  # a download landing mid-run: the result may be of either version
+        return rec
+
+    monkeypatch.setattr(cache, "reconcile_period", racing)
+    cache.cached_reconcile(demo_ws, PERIOD)
+    assert not list((demo_ws.root / cache.FOLDER / "2026-10").glob("[0-9a-f]*"))

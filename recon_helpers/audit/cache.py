@@ -384,14 +384,13 @@ def load(workspace: Workspace, period: Period, key: str) -> Reconciliation | Non
     folder = workspace.root / FOLDER / str(period) / key
     if not (folder / "manifest.json").is_file():
         return None
+    from pyarrow import ArrowException  # its errors on a damaged file
+
     try:
         return _load(workspace, period, key, folder)
-    except (CacheUnusable, OSError, ValueError, TypeError, KeyError, IndexError,
-            InvalidOperation, ImportError, AttributeError):
+    except (CacheUnusable, ArrowException, OSError, ValueError, TypeError, KeyError, IndexError,
+            InvalidOperation, AttributeError, NotImplementedError):
         shutil.rmtree(folder, ignore_errors=True)  # never trusted: rebuilt by the caller
-        return None
-    except Exception:  # pyarrow's own errors on a damaged file (ArrowInvalid is a ValueError)
-        shutil.rmtree(folder, ignore_errors=True)
         return None
 
 
@@ -463,5 +462,6 @@ def cached_reconcile(
             progress(f"loaded the stored reconciliation of {period}")
         return rec
     rec = key_sized(reconcile_period(workspace, period, progress=progress, engine=engine))
-    store(workspace, key, rec)
+    if cache_key(workspace, period, engine) == key:  # nothing changed while it reconciled
+        store(workspace, key, rec)
     return rec
