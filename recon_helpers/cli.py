@@ -62,12 +62,14 @@ def _print_blockers(rec) -> None:  # type: ignore[no-untyped-def]
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
     """Load, map and match one month; print a summary; optionally write the findings."""
+    from recon_helpers.reconcile.licences import parse_as_of
     from recon_helpers.reconcile.run import reconcile_period
     from recon_helpers.reconcile.summary import impact_by_kind, top_clients
 
     ws, period = _workspace(args), _period(args)
     rec = reconcile_period(
-        ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr)
+        ws, period, progress=lambda step: print(f"  {step}", file=sys.stderr),
+        as_of=parse_as_of(args.as_of, "--as-of") if args.as_of else None,
     )
     _print_blockers(rec)
     inv = rec.loaded.inventory
@@ -96,6 +98,17 @@ def cmd_reconcile(args: argparse.Namespace) -> int:
     print(_table(impact_by_kind(rec.findings)))
     print("\nClients with the largest impact:")
     print(_table(top_clients(rec.findings, 10)))
+    lic = rec.licences
+    if lic is not None and len(lic.actions):
+        from recon_helpers.reconcile.licences import todo
+
+        due = todo(lic)
+        print(f"\nMicrosoft licences as of {lic.as_of} (horizon {lic.horizon_days} days, act-by "
+              f"dates in {lic.timezone}): {len(due)} to do, "
+              f"{int(lic.actions['state'].eq('lost').sum())} windows lost")
+        if len(due):
+            print(_table(due[["act_by", "kind", "client_id", "vendor_sku", "seats", "impact",
+                              "currency"]]))
     from recon_helpers.audit.status import mark_findings
 
     marked = mark_findings(rec.findings, ws, period)  # decisions from the ledger, if any
@@ -123,7 +136,8 @@ def _actor(args: argparse.Namespace) -> str:
     import os
 
     try:
-        return args.actor or os.environ.get("RECON_ACTOR") or getpass.getuser()
+        return (getattr(args, "actor", None) or os.environ.get("RECON_ACTOR")
+                or getpass.getuser())
     except OSError as exc:  # no login name (some containers)
         raise UsageError("say who records the change: --actor NAME") from exc
 
@@ -248,6 +262,12 @@ def cmd_report(args: argparse.Namespace) -> int:
     from recon_helpers.render.report import MANIFEST, render_period
 
     ws, period = _workspace(args), _period(args)
+    if args.reopen:
+        from recon_helpers.audit.signoff import reopen
+
+        if reopen(ws, period, args.reopen, _actor(args)):
+            print(f"{period} reopened: {args.reopen} (the preparer and reviewer sign the new "
+                  "rendering)", file=sys.stderr)
     folder = render_period(ws, period, args.client_ids or (), timeout=args.timeout,
                            progress=not args.no_progress)
     for path in [*sorted(folder.glob("*.html")), folder / MANIFEST]:
@@ -310,41 +330,62 @@ def cmd_invoice(args: argparse.Namespace) -> int:
 
 def cmd_statement(args: argparse.Namespace) -> int:
     """Render one client statement per --client into reports/<period>/clients/."""
+    from recon_helpers.audit.signoff import record_issued
     from recon_helpers.render.statements import render_statement
 
     ws, period = _workspace(args), _period(args)
     for client_id in dict.fromkeys(args.client_ids):
-        print(render_statement(ws, period, client_id, timeout=args.timeout))
+        page = render_statement(ws, period, client_id, timeout=args.timeout)
+        # after a sign-off the statement is recorded as issued, outside what the seal covers
+        if record_issued(ws, period, [page, page.with_suffix(".ipynb")], _actor(args)):
+            print(f"  recorded as issued after the sign-off of {period} (recon verify "
+                  "checks it against the ledger)", file=sys.stderr)
+        print(page)
     return 0
 
 
 def cmd_signoff(args: argparse.Namespace) -> int:
     """Seal the month's rendered report as preparer or reviewer (exit 2 when refused)."""
     from recon_helpers.audit.signoff import GROUPS, SEAL_FILE, SEAL_PAGE, seal
-    from recon_helpers.present.signoff import write_signoff_page
+    from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 
     ws, period = _workspace(args), _period(args)
-    document = seal(ws, period, args.role, args.name)
+    if args.role == "preparer":
+        print(f"checking that {period} is ready to sign ...", file=sys.stderr)
+    document = seal(ws, period, args.role, args.name, waive=args.waive)
     write_signoff_page(ws, period)
+    copy = write_signed_copy(ws, period)
     sealed = document["seal"]
     print(f"{period} signed by {args.role} {sealed['name']}: ledger entry seq {sealed['seq']}, "
           f"status now {document['status']}")
+    for waiver in document["waivers"]:
+        print(f"  signed over {waiver['items']} waived item(s) ({waiver['summary']}): "
+              f"{waiver['reason']} (ledger entry seq {waiver['seq']})")
+    if args.waive and not document["waivers"]:
+        print("  nothing was unsettled: no waiver recorded")
     print(f"  seal hash: {sealed['hash']} (keep a copy outside the workspace; "
           "recon verify --seal <hash> checks the ledger still holds it)")
     for group in GROUPS:
         print(f"  {group}: {len(sealed.get(group) or {})} file(s) sealed")
     print(f"  ledger head at the seal: {sealed['ledger_head']}")
     folder = ws.report_dir(period)
-    print(f"wrote {folder / SEAL_FILE} and {folder / SEAL_PAGE}")
+    print(f"wrote {folder / SEAL_FILE} and {folder / SEAL_PAGE}"
+          + (f", and the signed report {copy}" if copy else ""))
     return 0
 
 
 def cmd_verify(args: argparse.Namespace) -> int:
     """Recompute the month's seal; exit 0 when intact, 1 naming every change."""
-    from recon_helpers.audit.signoff import status, verify
+    from recon_helpers.audit.signoff import not_signed, status, verify
+    from recon_helpers.present.signoff import check_signed_copy
 
     ws, period = _workspace(args), _period(args)
     problems = verify(ws, period, args.seals or ())
+    if problems == [not_signed(period)]:
+        print(f"{period}: not signed (no sign-off recorded in the ledger): nothing to verify; "
+              f"render the report and sign it with recon signoff --period {period}")
+        return 1
+    problems += check_signed_copy(ws, period)
     print(f"{period}: sign-off status {status(ws, period)}")
     if not problems:
         print(f"{period}: intact (report, inputs, mappings, settings and ledger as sealed)")
@@ -384,10 +425,11 @@ def _check_resolve(args: argparse.Namespace, period: Period) -> None:
 def _refresh_signoff_page(ws: Workspace, period: Period) -> None:
     """Rewrite signoff.html of a signed month after its ledger changed (it says reopened)."""
     from recon_helpers.audit.signoff import SEAL_FILE
-    from recon_helpers.present.signoff import write_signoff_page
+    from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 
     if (ws.report_dir(period) / SEAL_FILE).is_file():
         write_signoff_page(ws, period)
+        write_signed_copy(ws, period)  # a reopened month has no signed report
 
 
 def cmd_resolve(args: argparse.Namespace) -> int:
@@ -504,12 +546,17 @@ def build_parser() -> argparse.ArgumentParser:
     pull.add_argument("--no-progress", action="store_true", help="no progress bars")
     rec = add("reconcile", "load, map and match one month; print a summary", cmd_reconcile)
     rec.add_argument("--out", help="write the discrepancy table (.csv or .xlsx)")
+    rec.add_argument("--as-of", dest="as_of", metavar="YYYY-MM-DD",
+                     help="'today' of the Microsoft licence rules (reduction windows, renewals); "
+                     "default the period's last day")
     rep = add("report", "render the month's notebooks into reports/<period>/ (.ipynb, .html, "
               "manifest.json)", cmd_report)
     rep.add_argument("--client", dest="client_ids", action="append", metavar="ID",
                      help="PSA client id in scope (repeatable; default: all clients)")
     rep.add_argument("--timeout", type=int, default=600, help="seconds a cell may run (600)")
     rep.add_argument("--no-progress", action="store_true", help="no progress bar")
+    rep.add_argument("--reopen", metavar="REASON", help="re-render a prepared or signed month "
+                     "on purpose: records a reopen entry; the month is signed again after")
     lab = add("lab", "open JupyterLab on notebooks/ with the workspace and month preset",
               cmd_lab, period=False)
     lab.add_argument("--period", help="month, YYYY-MM (default: the latest with inputs)")
@@ -533,6 +580,9 @@ def build_parser() -> argparse.ArgumentParser:
                "different reviewer)", cmd_signoff)
     sign.add_argument("--role", required=True, choices=("preparer", "reviewer"))
     sign.add_argument("--name", required=True, help="who signs")
+    sign.add_argument("--waive", metavar="REASON",
+                      help="preparer only: sign over what is still open, held, unmapped, "
+                           "missing or quarantined, recording each item as waived with REASON")
     ver = add("verify", "check the signed report, inputs, mappings and ledger against the seal",
               cmd_verify)
     ver.add_argument("--seal", dest="seals", action="append", metavar="HASH",

@@ -5,6 +5,13 @@ from __future__ import annotations
 from pathlib import Path
 
 import pytest
+from hypothesis import settings
+
+# Property tests check what is true, not how fast: on a shared 2-core CI machine one example
+# can take several times the 200 ms default deadline, which hypothesis reports as a flaky
+# failure. Tests that set their own deadline keep it.
+settings.register_profile("recon", deadline=None)
+settings.load_profile("recon")
 
 # the fake vendor API server (``fake_api``) for the recon pull tests
 pytest_plugins = ["tests.fake_api"]

@@ -127,7 +127,7 @@ def test_applied_shows_in_status_and_adjustments_and_is_never_sent_twice(cw, fak
     assert "addition 50147: quantity 10 -> 12" in status.loc[granite, "status_detail"]
     assert status.loc[key_of(rec, "over_billed", "HARBORVI07"), "status"] == "resolved"
     page = status_overview(status.reset_index()).markup  # section 4.6 of the monthly report
-    assert "(4 applied in the PSA) of 11 discrepancies" in page
+    assert "(4 applied in the PSA) of 19 discrepancies" in page
     assert "ConnectWise agreement 1006 addition 50147: quantity 10 -&gt; 12" in page
     table = adjustments(ws, PERIOD).set_index("discrepancy_key")
     assert table.loc[granite, ["effective_date", "write_back"]].tolist() == [

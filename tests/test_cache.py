@@ -32,6 +32,10 @@ def _same(a, b) -> None:  # type: ignore[no-untyped-def]
                 assert [str(v) for v in fa[name][col]] == [str(v) for v in fb[name][col]]
     assert (a.missing, a.engine, a.loaded.ignored, a.loaded.duplicates) == (
         b.missing, b.engine, b.loaded.ignored, b.loaded.duplicates)
+    assert (a.licences is None) == (b.licences is None)
+    if a.licences is not None:
+        assert (a.licences.as_of, a.licences.horizon_days, a.licences.timezone) == (
+            b.licences.as_of, b.licences.horizon_days, b.licences.timezone)
 
 
 @pytest.fixture
@@ -40,9 +44,9 @@ def counted(monkeypatch: pytest.MonkeyPatch) -> list[str]:
     calls: list[str] = []
     real = run.reconcile_period
 
-    def counting(ws, period, progress=None, engine=None):  # type: ignore[no-untyped-def]
+    def counting(ws, period, progress=None, engine=None, as_of=None):  # type: ignore[no-untyped-def]
         calls.append(str(period))
-        return real(ws, period, progress=progress, engine=engine)
+        return real(ws, period, progress=progress, engine=engine, as_of=as_of)
 
     monkeypatch.setattr(cache, "reconcile_period", counting)
     return calls
@@ -288,11 +292,24 @@ def test_input_changed_while_reconciling_is_not_stored(demo_ws: Workspace,
                                                        monkeypatch: pytest.MonkeyPatch) -> None:
     real = run.reconcile_period
 
-    def racing(ws, period, progress=None, engine=None):  # type: ignore[no-untyped-def]
-        rec = real(ws, period, progress=progress, engine=engine)
+    def racing(ws, period, progress=None, engine=None, as_of=None):  # type: ignore[no-untyped-def]
+        rec = real(ws, period, progress=progress, engine=engine, as_of=as_of)
         _touch_input(ws)  # a download landing mid-run: the result may be of either version
         return rec
 
     monkeypatch.setattr(cache, "reconcile_period", racing)
     cache.cached_reconcile(demo_ws, PERIOD)
     assert not list((demo_ws.root / cache.FOLDER / "2026-10").glob("[0-9a-f]*"))
+
+
+def test_as_of_is_part_of_the_key(demo_ws: Workspace, counted: list[str]) -> None:
+    from datetime import date
+
+    later = date(2026, 11, 20)
+    assert cache.cache_key(demo_ws, PERIOD) != cache.cache_key(demo_ws, PERIOD, as_of=later)
+    cache.cached_reconcile(demo_ws, PERIOD)
+    rec = cache.cached_reconcile(demo_ws, PERIOD, as_of=later)
+    assert counted == ["2026-10", "2026-10"]
+    assert rec.licences is not None and rec.licences.as_of == later
+    _same(rec, cache.cached_reconcile(demo_ws, PERIOD, as_of=later))
+    assert counted == ["2026-10", "2026-10"]

@@ -12,7 +12,7 @@ import pytest
 
 from recon_helpers.audit import status as resolution
 from recon_helpers.audit.ledger import Ledger
-from recon_helpers.audit.signoff import SEAL_FILE, SEAL_PAGE, status
+from recon_helpers.audit.signoff import SEAL_FILE, SEAL_PAGE, SIGNED_COPY, status
 from recon_helpers.cli import main
 from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_COLUMNS
@@ -27,6 +27,9 @@ PERIOD = Period.parse("2026-10")
 
 def run(ws: Workspace, *args: str) -> int:
     return main([args[0], "--workspace", str(ws.root), "--period", str(PERIOD), *args[1:]])
+
+
+WAIVER = "demo month: the open findings go to the client review"
 
 
 def fake_report(ws: Workspace) -> Path:
@@ -57,7 +60,7 @@ def test_reconcile_marks_resolved_findings_and_counts_them(
                        rec=rec)
     out = tmp_path / "findings.csv"
     assert run(ws, "reconcile", "--out", str(out)) == 1
-    assert "Resolution: 10 open, 1 resolved" in capsys.readouterr().out
+    assert "Resolution: 18 open, 1 resolved" in capsys.readouterr().out
     with out.open(encoding="utf-8", newline="") as fh:
         rows = list(csv.reader(fh))
     assert tuple(rows[0][:17]) == DISCREPANCY_COLUMNS
@@ -93,12 +96,22 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
     ws = demo_ws
     folder = fake_report(ws)
     assert run(ws, "verify") == 1
-    assert "no sign-off recorded for 2026-10" in capsys.readouterr().out
+    assert "2026-10: not signed" in capsys.readouterr().out
     assert run(ws, "signoff", "--role", "reviewer", "--name", "Bob Okafor") == 2
     assert "the preparer signs first" in capsys.readouterr().err
-    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 0
+    # the demo month has open findings: refused, listing them, until the preparer waives
+    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 1
+    err = capsys.readouterr().err
+    assert ("2026-10 is not ready to sign: 1 unmapped customer, 18 open findings, 2 quarantined "
+            "rows.") in err and "--waive REASON" in err
+    with Ledger(ws.ledger_path) as ledger:
+        assert ledger.entries(PERIOD) == []  # nothing recorded
+    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin",
+               "--waive", WAIVER) == 0
     out = capsys.readouterr().out
-    assert "2026-10 signed by preparer Alice Martin: ledger entry seq 1" in out
+    assert "2026-10 signed by preparer Alice Martin: ledger entry seq 2" in out
+    assert (f"signed over 21 waived item(s) (1 unmapped customer, 18 open findings, "
+            f"2 quarantined rows): {WAIVER} (ledger entry seq 1)") in out
     assert f"seal hash: {json.loads((folder / SEAL_FILE).read_text())['seal']['hash']}" in out
     assert "report: 3 file(s) sealed" in out and "mappings: 2 file(s) sealed" in out
     n_inputs = len([p for p in ws.inputs(PERIOD).iterdir() if not p.name.startswith(".")])
@@ -113,6 +126,19 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
     page = (folder / SEAL_PAGE).read_text(encoding="utf-8")
     assert 'data-signoff-status="signed"' in page and "Bob Okafor" in page
     assert "04_monthly_report.html" in page  # the sealed files with their sha256
+    assert WAIVER in page and page.count("<td>open_finding</td>") == 18
+    assert page.count("<td>quarantined_row</td>") == 2
+    signed = (folder / SIGNED_COPY).read_text(encoding="utf-8")  # the report, with its seal
+    seal_hash = json.loads((folder / SEAL_FILE).read_text())["seal"]["hash"]
+    assert seal_hash in signed and "Alice Martin" in signed and "Bob Okafor" in signed
+    assert WAIVER in signed
+
+    (folder / SIGNED_COPY).write_text(signed.replace("Bob Okafor", "Eve Forger"),
+                                      encoding="utf-8")
+    assert run(ws, "verify") == 1
+    assert (f"  - signed report {SIGNED_COPY} changed: it no longer matches the sealed report "
+            "and the ledger") in capsys.readouterr().out
+    (folder / SIGNED_COPY).write_text(signed, encoding="utf-8")
 
     flip_byte(folder / "04_monthly_report.html")
     assert run(ws, "verify") == 1
@@ -124,7 +150,8 @@ def test_signoff_preparer_then_reviewer_then_verify(demo_ws, capsys) -> None:
 def test_verify_with_a_kept_seal_hash(demo_ws, capsys) -> None:
     ws = demo_ws
     fake_report(ws)
-    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 0
+    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin",
+               "--waive", WAIVER) == 0
     kept = next(line.split()[2] for line in capsys.readouterr().out.splitlines()
                 if "seal hash:" in line)
     assert run(ws, "verify", "--seal", kept) == 0
@@ -140,8 +167,10 @@ def test_verify_with_a_kept_seal_hash(demo_ws, capsys) -> None:
 def test_decision_after_the_seal_reopens_the_month(demo_month, demo_ws, capsys) -> None:
     rec, ws = demo_month[1], demo_ws
     folder = fake_report(ws)
-    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 0
+    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin",
+               "--waive", WAIVER) == 0
     assert run(ws, "signoff", "--role", "reviewer", "--name", "Bob Okafor") == 0
+    assert (folder / SIGNED_COPY).is_file()
     key = rec.findings["key"].iloc[0]
     entry = resolution.resolve(ws, PERIOD, key, "accept", "late agreement with the client",
                                "Alice Martin", rec=rec)
@@ -156,7 +185,7 @@ def test_decision_after_the_seal_reopens_the_month(demo_month, demo_ws, capsys) 
             f"{key})") in out
     with Ledger(ws.ledger_path) as ledger:  # the old seals stay in the trail
         assert [e.key for e in ledger.entries(PERIOD)] == [
-            "signoff:preparer", "signoff:reviewer", key]
+            "waiver:preparer", "signoff:preparer", "signoff:reviewer", key]
     assert json.loads((folder / SEAL_FILE).read_text())["status"] == "signed"  # as sealed
     assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 2
     assert "re-render the report" in capsys.readouterr().err
@@ -171,7 +200,8 @@ def test_rendered_demo_report_signoff_and_tamper(tmp_path_factory, tmp_path, cap
     ws = Workspace.open(tmp_path / "data")
     page = (ws.report_dir(PERIOD) / "04_monthly_report.html").read_text(encoding="utf-8")
     assert 'data-signoff-status="open"' in page and f'href="{SEAL_PAGE}"' in page
-    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin") == 0
+    assert run(ws, "signoff", "--role", "preparer", "--name", "Alice Martin",
+               "--waive", WAIVER) == 0
     assert "report: 11 file(s) sealed" in capsys.readouterr().out  # 5 x (.ipynb, .html) + manifest
     assert run(ws, "signoff", "--role", "reviewer", "--name", "Bob Okafor") == 0
     assert run(ws, "verify") == 0

@@ -13,7 +13,7 @@ import pytest
 from recon_helpers.cli import main
 from recon_helpers.core.errors import UsageError
 from recon_helpers.core.period import Period
-from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.core.schemas import FINDING_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.demo.plan import PERIODS, PRODUCTS, build_months
 from recon_helpers.demo.psas import psa_client_id, psa_product_id
@@ -74,7 +74,7 @@ def test_reconcile_reproduces_the_psa_ground_truth_exactly(psa_demo, period) -> 
 
 def test_every_kind_is_planted_and_the_month_is_three_way(psa_demo) -> None:
     psa, root = psa_demo
-    assert {t["kind"] for t in _truth(root, PERIODS[-1])} == set(DISCREPANCY_KINDS)
+    assert {t["kind"] for t in _truth(root, PERIODS[-1])} == set(FINDING_KINDS)
     rec = reconcile_period(Workspace.open(root), Period.parse(PERIODS[-1]))
     assert not rec.loaded.billed.empty
     invoice_checks = rec.findings[rec.findings.kind.isin(["invoice_mismatch", "price_mismatch"])]

@@ -30,7 +30,7 @@ from recon_helpers import cli
 from recon_helpers.audit import signoff
 from recon_helpers.audit import status as resolution
 from recon_helpers.core.workspace import Workspace
-from recon_helpers.present.signoff import write_signoff_page
+from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 from recon_helpers.reconcile.run import reconcile_period
 from recon_helpers.render.notebook import notebook_paths
 from recon_helpers.render.report import render_period
@@ -75,8 +75,8 @@ pytestmark = pytest.mark.notebooks
 def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, list[Path]]:
     """The hostile workspace with decisions and a sign-off, rendered once; its pages.
 
-    The preparer signs a placeholder report first, so the real render (which keeps
-    signoff.json/.html) shows a hostile signer name in the monthly report's sign-off block.
+    The preparer (over a hostile waiver) and the reviewer sign the rendered report, so hostile
+    names and reasons reach the sign-off page and the signed copy of the monthly report.
     """
     ws = Workspace.open(build_hostile(tmp_path_factory.mktemp("hostile-report")))
     rec = reconcile_period(ws, PERIOD)
@@ -85,14 +85,16 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> tuple[Workspace, list[P
                        f"actor {PAYLOADS[1]}", rec=rec)
     resolution.resolve(ws, PERIOD, keys[1], "escalate", f"why {PAYLOADS[9]}",
                        f"actor {PAYLOADS[10]}", rec=rec)
-    placeholder = ws.report_dir(PERIOD)
-    placeholder.mkdir(parents=True)
-    (placeholder / "placeholder.html").write_text("placeholder", encoding="utf-8")
-    signoff.seal(ws, PERIOD, "preparer", f"Preparer {PAYLOADS[2]}")
-    write_signoff_page(ws, PERIOD)  # as recon signoff does
     folder = render_period(ws, PERIOD, progress=False)
+    # the preparer signs over the open findings with a hostile waiver, the reviewer signs:
+    # names and reasons reach signoff.html and the signed copy of the report
+    signoff.seal(ws, PERIOD, "preparer", f"Preparer {PAYLOADS[2]}", waive=f"why {PAYLOADS[3]}")
+    signoff.seal(ws, PERIOD, "reviewer", f"Reviewer {PAYLOADS[4]}")
+    write_signoff_page(ws, PERIOD)  # as recon signoff does
+    write_signed_copy(ws, PERIOD)
     statement = render_statement(ws, PERIOD, STATEMENT_CLIENT)
-    pages = [folder / name for name in NOTEBOOK_PAGES] + [folder / "signoff.html", statement]
+    pages = [folder / name for name in NOTEBOOK_PAGES] + [folder / "signoff.html", statement,
+                                                          folder / signoff.SIGNED_COPY]
     assert all(page.is_file() for page in pages)
     return ws, pages
 
@@ -224,7 +226,8 @@ def _visit(chrome: Any, html: Path) -> dict[str, Any]:
 
 
 @pytest.mark.browser
-@pytest.mark.parametrize("name", [Path(n).stem for n in NOTEBOOK_PAGES] + ["signoff", "statement"])
+@pytest.mark.parametrize("name", [Path(n).stem for n in NOTEBOOK_PAGES]
+                         + ["signoff", "statement", "signed_report"])
 def test_page_runs_no_injected_code(visited, name: str) -> None:
     seen = visited[name]
     assert seen["dialogs"] == [], "a payload opened a dialog"
@@ -241,7 +244,8 @@ def test_every_payload_is_visible_as_text(visited) -> None:
     assert not missing, f"escaped away or dropped: {missing}"
     assert sum(v["charts"] for v in visited.values()) >= 5  # hostile labels in drawn charts
     assert "Preparer </script><script>window.__xss=3</script>" in visited["signoff"]["text"]
-    assert "Preparer </script>" in visited["04_monthly_report"]["text"]
+    signed = visited["signed_report"]["text"]
+    assert "Preparer </script>" in signed and f"why {PAYLOADS[3]}" in signed
     inventory = visited["01_record_keeping"]["text"]
     assert 'usage <img src=x onerror="window.__xss=2">.csv' in inventory
 

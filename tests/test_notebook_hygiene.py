@@ -10,7 +10,12 @@ import nbformat
 import papermill as pm
 import pytest
 
-from recon_helpers.render.notebook import NOTEBOOK_PARAMETERS, NOTEBOOKS_DIR, notebook_paths
+from recon_helpers.render.notebook import (
+    NOTEBOOK_PARAMETERS,
+    NOTEBOOKS_DIR,
+    OPTIONAL_PARAMETERS,
+    notebook_paths,
+)
 from recon_helpers.render.statements import STATEMENT_NOTEBOOK
 
 # the monthly report's notebooks, then the per-client statement (rendered by `recon statement`)
@@ -64,12 +69,13 @@ def test_parameters_cell_first_tagged_and_typed(notebook: Path) -> None:
         ast.literal_eval(stmt.value)  # literals only: anything derived goes in open_period
         found[stmt.target.id] = (ast.unparse(stmt.annotation), ast.get_source_segment(
             first.source, stmt.value))
-    assert found == EXPECTED_PARAMETERS
+    optional = {k: v for k, v in OPTIONAL_PARAMETERS.items() if k in found}
+    assert found == {**EXPECTED_PARAMETERS, **optional}
 
 
 @pytest.mark.parametrize("notebook", NOTEBOOKS, ids=lambda p: p.stem)
 def test_declared_parameters_match_what_recon_report_passes(notebook: Path) -> None:
-    declared = set(pm.inspect_notebook(str(notebook)))
+    declared = set(pm.inspect_notebook(str(notebook))) - set(OPTIONAL_PARAMETERS)
     assert declared == set(NOTEBOOK_PARAMETERS), declared ^ set(NOTEBOOK_PARAMETERS)
 
 

@@ -89,7 +89,7 @@ def test_marks_and_overview_show_the_decision_text(demo_month, demo_ws) -> None:
         "open", "escalate: ask the AM"]
     status = resolution.status_table(rec.findings, ws, PERIOD)
     page = status_overview(status).markup
-    assert "9 open, 2 resolved of 11 discrepancies" in page
+    assert "17 open, 2 resolved of 19 discrepancies" in page
     assert "accept: trial &lt;until&gt; Nov" in page and "<until>" not in page
     decided = decided_frame(status)
     assert set(decided["decision"]) == {"accept: trial <until> Nov",
@@ -107,7 +107,7 @@ def test_signoff_block_and_page_follow_the_month(demo_month, demo_ws) -> None:
     block = signoff_block(ws, PERIOD).markup
     assert 'data-signoff-status="open"' in block and f'href="{SEAL_PAGE}"' in block
     assert "rendered after a sign-off" not in block
-    seal(ws, PERIOD, "preparer", "Alice <Martin>")
+    seal(ws, PERIOD, "preparer", "Alice <Martin>", waive="the month's findings go to review")
     write_signoff_page(ws, PERIOD)  # recon signoff writes it after the seal
     page = (folder / SEAL_PAGE).read_text(encoding="utf-8")
     assert 'data-signoff-status="prepared"' in page and "Alice &lt;Martin&gt;" in page
@@ -126,7 +126,7 @@ def test_signoff_block_and_page_follow_the_month(demo_month, demo_ws) -> None:
 def test_rendered_resolution_page_is_static_and_offline(tmp_path_factory) -> None:
     _, folder = render_demo_once(tmp_path_factory)
     page = (folder / "03_resolution.html").read_text(encoding="utf-8")
-    assert 'class="recon-decisions" data-open="11"' in page  # the static decision panel
+    assert 'class="recon-decisions" data-open="19"' in page  # the static decision panel
     assert "widget-view+json" not in page and "unpkg.com" not in page
     nb = nbformat.read(folder / "03_resolution.ipynb", as_version=4)
     # 3.4 and 3.5: the live widgets in JupyterLab, static panels as the fallback
@@ -149,12 +149,12 @@ def test_monthly_report_shows_decisions_recorded_before_rendering(demo_month, de
     folder = render_period(ws, PERIOD, notebooks=[NOTEBOOKS_DIR / "04_monthly_report.ipynb"],
                            progress=False)
     page = (folder / "04_monthly_report.html").read_text(encoding="utf-8")
-    assert "10 open, 1 resolved of 11 discrepancies" in page
+    assert "18 open, 1 resolved of 19 discrepancies" in page
     assert "credit_client: 5 devices retired &lt;in September&gt;" in page
     assert "escalate: ask the account manager" in page and "Bob Okafor" in page
     assert 'data-signoff-status="open"' in page
     manifest = json.loads((folder / "manifest.json").read_text(encoding="utf-8"))
-    assert manifest["summary"]["discrepancies"] == 11
+    assert manifest["summary"]["discrepancies"] == 19
 
 
 def test_workspace_fixture_is_a_private_copy(demo_month, demo_ws) -> None:

@@ -8,8 +8,10 @@ from pathlib import Path
 
 import pytest
 
+from recon_helpers.audit import signoff as signoff_module
 from recon_helpers.audit.decisions import record_decision
 from recon_helpers.audit.ledger import Ledger
+from recon_helpers.audit.readiness import Readiness
 from recon_helpers.audit.signoff import SEAL_FILE, SignoffError, seal, status, verify
 from recon_helpers.core.errors import ReconError
 from recon_helpers.core.period import Period
@@ -37,6 +39,13 @@ AGREEMENTS_CSV = (
 )
 PERIOD = Period.parse("2026-10")
 KEY = "under_billed|FABRIKAM|M365-BP|8c4d2b1e-6a3f-4f7c-9e21-5b0d7a9c3e14"
+
+
+@pytest.fixture(autouse=True)
+def ready(monkeypatch):  # type: ignore[no-untyped-def]
+    """The seal's mechanics on a month taken as settled; readiness and waivers are tested in
+    tests/test_readiness.py on real months."""
+    monkeypatch.setattr(signoff_module, "month_readiness", lambda ws, period: Readiness(period, ()))
 
 
 @pytest.fixture
@@ -120,7 +129,7 @@ def test_reviewer_before_preparer_is_refused(ws: Workspace) -> None:
     with pytest.raises(SignoffError, match="the preparer signs first"):
         seal(ws, PERIOD, "reviewer", "Bob Okafor")
     assert status(ws, PERIOD) == "open"
-    assert verify(ws, PERIOD)[-1] == "no sign-off recorded for 2026-10"
+    assert verify(ws, PERIOD)[-1] == "2026-10 is not signed: no sign-off recorded in the ledger"
 
 
 def test_preparer_twice_on_the_same_report_is_refused(ws: Workspace) -> None:
@@ -261,7 +270,7 @@ def test_verify_detects_a_truncated_ledger(ws: Workspace) -> None:
 
 
 def test_verify_without_any_signoff(ws: Workspace) -> None:
-    assert verify(ws, PERIOD)[-1] == "no sign-off recorded for 2026-10"
+    assert verify(ws, PERIOD) == ["2026-10 is not signed: no sign-off recorded in the ledger"]
 
 
 def test_a_kept_seal_hash_detects_a_ledger_rewritten_with_its_seal(ws: Workspace) -> None:

@@ -13,7 +13,7 @@ import pytest
 
 from tests.unseen.expected import evaluate
 from tests.unseen.plan import EXTRA_CUSTOMERS
-from tests.unseen.run import Result, issue12, recon, require
+from tests.unseen.run import Result, recon, require
 from tests.unseen.workspace import PERIOD, base_month, write_workspace
 
 WAIVER = "Q4 findings go to the client review on 2026-11-20"
@@ -53,7 +53,6 @@ def sign_off(root: Path) -> None:
     require(second.code == 0, f"reviewer sign-off failed:\n{second.text[-2000:]}")
 
 
-@issue12("verify on a month never signed prints 'NOT intact'")
 def test_verify_on_a_month_never_signed_says_not_signed(tmp_path):
     write_workspace(tmp_path / "data", base_month())
     result = cmd(tmp_path, "verify")
@@ -62,7 +61,6 @@ def test_verify_on_a_month_never_signed_says_not_signed(tmp_path):
     assert "NOT intact" not in result.text, result.text
 
 
-@issue12("the preparer's sign-off is accepted while 14 findings are open, without a word")
 def test_preparer_signoff_refused_while_findings_are_open(rendered, tmp_path):
     root = _copy(rendered, tmp_path)
     result = cmd(root, "signoff", "--role", "preparer", "--name", "Ana Preparer")
@@ -74,7 +72,6 @@ def test_preparer_signoff_refused_while_findings_are_open(rendered, tmp_path):
     assert cmd(root, "verify").code == 1  # nothing was sealed
 
 
-@issue12("recon signoff has no --waive")
 def test_waived_signoff_then_reviewer_then_verify_intact(rendered, tmp_path):
     root = _copy(rendered, tmp_path)
     prepared = cmd(root, "signoff", "--role", "preparer", "--name", "Ana Preparer",
@@ -88,8 +85,6 @@ def test_waived_signoff_then_reviewer_then_verify_intact(rendered, tmp_path):
     assert WAIVER in page.read_text(encoding="utf-8"), "the waiver is not on the sign-off page"
 
 
-@issue12("recon statement after the sign-off writes into the sealed folder: verify then "
-         "reports the statement as added")
 def test_statement_after_signoff_keeps_the_seal(rendered, tmp_path):
     root = _copy(rendered, tmp_path)
     sign_off(root)

@@ -39,9 +39,10 @@ def ui(demo_month, demo_ws) -> ResolutionUI:  # type: ignore[no-untyped-def]
 
 def test_filters_by_kind_vendor_client_and_minimum_impact(ui, demo_month) -> None:
     rec = demo_month[1]
-    assert ui.open_count == len(rec.findings) == len(listed(ui)) == 11
+    assert ui.open_count == len(rec.findings) == len(listed(ui)) == 19  # SPEC 11 + licences 8
     assert ui.resolved_count == 0
-    assert listed(ui)[0] == key_of(rec, "invoice_mismatch", "IRONWOOD08")  # largest |impact|
+    # largest |impact|: the demo's year on a month-to-month agreement (licence kinds)
+    assert listed(ui)[0] == key_of(rec, "term_mismatch", "EVERGREE04")
     granite, lakeside = (key_of(rec, "under_billed", c) for c in ("GRANITEC06", "LAKESIDE11"))
     ui.kind_filter.value = "under_billed"
     assert listed(ui) == [granite, lakeside]  # 44.00 before 18.00
@@ -56,9 +57,9 @@ def test_filters_by_kind_vendor_client_and_minimum_impact(ui, demo_month) -> Non
     ui.client_filter.value = ALL
     ui.min_impact.value = "114"
     assert [str(rec.findings.set_index("key").loc[k, "impact"]) for k in listed(ui)] == [
-        "-294.00", "149.60", "-114.00"]
+        "-3060.00", "-897.60", "-294.00", "-280.50", "149.60", "-114.00"]
     ui.min_impact.value = "lots"
-    assert "is not a number" in ui.message.value and len(listed(ui)) == 11
+    assert "is not a number" in ui.message.value and len(listed(ui)) == 19  # SPEC 11 + licences 8
     scoped = ResolutionUI(ui.workspace, PERIOD, rec, client_ids=["JUNIPERS09"])
     assert listed(scoped) == [key_of(rec, "billed_not_delivered", "JUNIPERS09")]
 
@@ -92,8 +93,8 @@ def test_save_accept_with_note_records_it_and_updates_the_view(ui, demo_month) -
     assert entry.payload["note"] == "client keeps 10 seats until the renewal in January"
     assert entry.payload["impact"] == "44.00" and entry.payload["client_id"] == "GRANITEC06"
     assert "Saved as ledger entry seq 1" in ui.message.value
-    assert (ui.open_count, ui.resolved_count) == (10, 1)
-    assert "<b>10</b> open, <b>1</b> resolved" in ui.counts.value
+    assert (ui.open_count, ui.resolved_count) == (18, 1)
+    assert "<b>18</b> open, <b>1</b> resolved" in ui.counts.value
     assert key not in listed(ui) and ui.items.value == key_of(rec, "under_billed", "LAKESIDE11")
     assert "accept: client keeps 10 seats" in ui.decided.value
     assert ui.note.value == "" and ui.action.value is None
@@ -115,7 +116,7 @@ def test_save_without_note_shows_the_error_and_records_nothing(ui, demo_month) -
     ui.action.value, ui.note.value, ui.actor.value = "escalate", "ask the client", ""
     ui.save.click()
     assert "needs the name of who records it" in ui.message.value
-    assert decisions(ws) == [] and ui.open_count == 11
+    assert decisions(ws) == [] and ui.open_count == 19
 
 
 def test_adjust_agreement_with_a_new_quantity_then_reopen(ui, demo_month) -> None:
@@ -134,7 +135,7 @@ def test_adjust_agreement_with_a_new_quantity_then_reopen(ui, demo_month) -> Non
     [entry] = decisions(ws)
     assert entry.payload["new_quantity"] == "3.4" and entry.payload["agreement_qty"] == "3"
     assert entry.payload["description"] == "Cloud backup storage per TB"
-    assert ui.open_count == 10 and "adjust_agreement to 3.4" in ui.decided.value
+    assert ui.open_count == 18 and "adjust_agreement to 3.4" in ui.decided.value
     # a price mismatch is corrected by price: no quantity for adjust_invoice there
     ui.items.value = key_of(rec, "price_mismatch", "LAKESIDE11")
     ui.action.value = "adjust_invoice"
@@ -144,7 +145,7 @@ def test_adjust_agreement_with_a_new_quantity_then_reopen(ui, demo_month) -> Non
     ui.items.value = key
     ui.action.value, ui.note.value = "reopen", "client disputes the storage figure"
     ui.save.click()
-    assert ui.open_count == 11 and len(decisions(ws)) == 2
+    assert ui.open_count == 19 and len(decisions(ws)) == 2
     assert "adjust_agreement to 3.4" in ui.detail.value and "reopen: client disputes" in (
         ui.detail.value)
 
@@ -172,5 +173,5 @@ def test_input_text_is_escaped_in_every_html_widget(tmp_path: Path) -> None:
 def test_static_fallback_for_the_rendered_report(ui) -> None:
     bundle = ui._repr_mimebundle_()
     assert "application/vnd.jupyter.widget-view+json" in bundle
-    assert 'data-open="11"' in bundle["text/html"]
+    assert 'data-open="19"' in bundle["text/html"]
     assert "resolve(ws, Period.parse(&#x27;2026-10&#x27;)" in bundle["text/html"]

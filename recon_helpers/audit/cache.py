@@ -52,6 +52,7 @@ from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.ingest.load import LoadedPeriod
 from recon_helpers.reconcile.holds import MissingSource
+from recon_helpers.reconcile.licences import LicenceReport
 from recon_helpers.reconcile.matching import MonthTables
 from recon_helpers.reconcile.result import Reconciliation, delivered_coverage
 from recon_helpers.reconcile.run import reconcile_period
@@ -59,6 +60,7 @@ from recon_helpers.reconcile.run import reconcile_period
 FOLDER = ".recon-cache/reconcile"
 FORMAT = 1  # bump when the stored layout changes
 LOOKBACK = 3  # earlier months whose sources the month expects (expectations.LOOKBACK)
+_LICENCE_FRAMES = ("seats", "actions", "findings", "unmatched")
 _FRAMES = ("clients", "customers", "three_way", "findings", "client_suggestions",
            "product_suggestions")
 
@@ -139,8 +141,10 @@ def ledger_head(workspace: Workspace) -> str:
         return ledger.head()
 
 
-def cache_key(workspace: Workspace, period: Period, engine: str | None = None) -> str:
-    """The sha256 naming the stored result of ``period`` (the module docstring)."""
+def cache_key(workspace: Workspace, period: Period, engine: str | None = None,
+              as_of: dt.date | None = None) -> str:
+    """The sha256 naming the stored result of ``period`` (the module docstring); ``as_of``:
+    the licence rules' "today" (None: the period's last day)."""
     config = workspace.config_path
     earlier = [p for p in workspace.periods() if p < period][-LOOKBACK:]
     digests = _Digests(workspace)
@@ -149,6 +153,7 @@ def cache_key(workspace: Workspace, period: Period, engine: str | None = None) -
         "code": code_version(),
         "period": str(period),
         "engine": engine or "",
+        "as_of": as_of.isoformat() if as_of else "",
         "inputs": _tree(workspace.inputs(period), digests),
         "mappings": _tree(workspace.mappings, digests),
         "settings": sha256_file(config) if config.is_file() else "",
@@ -330,6 +335,8 @@ def _frames_of(rec: Reconciliation) -> dict[str, pd.DataFrame]:
                "month.billed": rec.month.billed}
     if rec.coverage_rows is not None:
         frames["coverage_rows"] = rec.coverage_rows
+    if rec.licences is not None:
+        frames |= {f"licences.{name}": getattr(rec.licences, name) for name in _LICENCE_FRAMES}
     return frames
 
 
@@ -365,6 +372,10 @@ def store(workspace: Workspace, key: str, rec: Reconciliation) -> Path | None:
                          "reason": m.reason, "present_in": [str(p) for p in m.present_in]}
                         for m in rec.missing],
             "tables": tables,
+            "licences": None if rec.licences is None else {
+                "as_of": rec.licences.as_of.isoformat(),
+                "horizon_days": rec.licences.horizon_days,
+                "timezone": rec.licences.timezone},
         }
         (tmp / "manifest.json").write_text(json.dumps(manifest), encoding="utf-8")
         target = base / key
@@ -425,6 +436,10 @@ def _load(workspace: Workspace, period: Period, key: str, folder: Path) -> Recon
                     for m in doc["missing"])
     if doc["engine"] not in ("pandas", "duckdb"):
         raise CacheUnusable("unknown engine")
+    lic = doc["licences"]
+    licences = None if lic is None else LicenceReport(
+        dt.date.fromisoformat(str(lic["as_of"])), int(lic["horizon_days"]), str(lic["timezone"]),
+        *(frame(f"licences.{name}") for name in _LICENCE_FRAMES))
     return Reconciliation(
         period=period,
         settings=workspace.settings(),
@@ -434,6 +449,7 @@ def _load(workspace: Workspace, period: Period, key: str, folder: Path) -> Recon
         engine=doc["engine"],
         coverage_rows=frame("coverage_rows") if "coverage_rows" in tables else None,
         missing=missing,
+        licences=licences,
         **{name: frame(name) for name in _FRAMES},
     )
 
@@ -443,6 +459,7 @@ def cached_reconcile(
     period: Period,
     progress: Callable[[str], None] | None = None,
     engine: str | None = None,
+    as_of: dt.date | None = None,
 ) -> Reconciliation:
     """:func:`recon_helpers.reconcile.run.reconcile_period`, stored once per key and loaded
     while nothing it depends on changed (the module docstring); key-sized either way
@@ -454,14 +471,16 @@ def cached_reconcile(
         ReconError: as reconcile_period (a stored result is never an error: it is rebuilt).
     """
     if not workspace.settings().raw.get("cache", {}).get("reconcile", True):
-        return reconcile_period(workspace, period, progress=progress, engine=engine)
-    key = cache_key(workspace, period, engine)
+        return reconcile_period(workspace, period, progress=progress, engine=engine,
+                                as_of=as_of)
+    key = cache_key(workspace, period, engine, as_of)
     rec = load(workspace, period, key)
     if rec is not None:
         if progress:
             progress(f"loaded the stored reconciliation of {period}")
         return rec
-    rec = key_sized(reconcile_period(workspace, period, progress=progress, engine=engine))
-    if cache_key(workspace, period, engine) == key:  # nothing changed while it reconciled
+    rec = key_sized(reconcile_period(workspace, period, progress=progress, engine=engine,
+                                     as_of=as_of))
+    if cache_key(workspace, period, engine, as_of) == key:  # nothing changed while it reconciled
         store(workspace, key, rec)
     return rec

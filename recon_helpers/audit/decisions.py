@@ -30,7 +30,7 @@ import pandas as pd
 from recon_helpers.audit.ledger import Entry, Ledger, canonical_json
 from recon_helpers.core.errors import LedgerError
 from recon_helpers.core.period import Period
-from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.core.schemas import FINDING_KINDS
 from recon_helpers.core.workspace import Workspace
 
 
@@ -217,8 +217,8 @@ def decision_payload(period: Period, action: str, note: str, **values: Any) -> d
         ) from exc
     note = (note or "").strip()
     kind = str(values.get("kind") or "").strip()
-    if kind and kind not in DISCREPANCY_KINDS:
-        raise LedgerError(f"kind {kind!r} is not one of {', '.join(DISCREPANCY_KINDS)}")
+    if kind and kind not in FINDING_KINDS:
+        raise LedgerError(f"kind {kind!r} is not one of {', '.join(FINDING_KINDS)}")
     if act in NOTE_REQUIRED and not note:
         raise LedgerError(f"{act.value} needs a note giving the reason")
     qty_applies = quantity_applies(act, kind)

@@ -40,7 +40,9 @@ from recon_helpers.core.period import Period
 GENESIS = "0" * 64
 # "apply": one write-back attempt or outcome of ``recon apply`` (audit/apply_log.py); it
 # executes a decision already recorded, so it never reopens a signed month
-ENTRY_TYPES = ("decision", "signoff", "mapping", "apply")
+# waiver: what the preparer signed over; issued: a file written after the seal (a statement);
+# reopen: a month reopened on purpose to re-render its report
+ENTRY_TYPES = ("decision", "signoff", "mapping", "apply", "waiver", "issued", "reopen")
 TRIGGERS = ("entries_no_update", "entries_no_delete")
 _HASHED = ("seq", "ts", "actor", "period", "entry_type", "key", "payload", "prev_hash")
 _FIELDS = ", ".join((*_HASHED, "hash"))

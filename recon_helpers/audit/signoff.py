@@ -9,8 +9,19 @@ reopens it (the old seal stays in the trail) until the preparer signs the re-ren
 :func:`verify` recomputes everything against the latest seal and names what changed.
 
 Files whose name starts with ``.`` (``.ipynb_checkpoints``, editor swap files, our own
-temporary files), ``signoff.json`` itself and ``signoff.html`` (its readable page, written
-by :func:`recon_helpers.present.signoff.write_signoff_page`) are not part of the seal.
+temporary files), ``signoff.json`` itself, ``signoff.html`` (its readable page, written
+by :func:`recon_helpers.present.signoff.write_signoff_page`) and the signed copy of the
+monthly report (``SIGNED_COPY``: the sealed page with the signers, the seal and the waivers
+added, which ``recon verify`` rebuilds and compares) are not part of the seal.
+
+The preparer signs only a month with nothing unsettled (:mod:`.readiness`), or over a waiver:
+``seal(..., waive=REASON)`` first appends a ``waiver`` entry listing every item as it stands.
+
+What the seal covers stays as sealed. While a month is prepared or signed, re-rendering its
+report is refused (:func:`guard_sealed`) unless it is reopened on purpose (a ``reopen``
+entry, ``recon report --reopen REASON``); a client statement written after the seal is
+recorded as ``issued`` with its sha256 (:func:`record_issued`), which ``verify`` accepts in
+place of the sealed hash and which does not reopen the month.
 
 Example:
     >>> seal(ws, october, "preparer", "Alice")
@@ -22,12 +33,13 @@ Example:
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from recon_helpers.audit.ledger import GENESIS, Entry, Ledger, LedgerConflict
+from recon_helpers.audit.readiness import Readiness, month_readiness
 from recon_helpers.core.errors import LedgerError, UsageError
 from recon_helpers.core.files import atomic_write_text, sha256_file
 from recon_helpers.core.period import Period
@@ -35,6 +47,8 @@ from recon_helpers.core.workspace import Workspace
 
 SEAL_FILE = "signoff.json"
 SEAL_PAGE = "signoff.html"  # the seal as a page the report links to; rewritten, not sealed
+SIGNED_COPY = "signed_report.html"  # the monthly report with its signers and seal; rebuilt
+UNSEALED = (SEAL_FILE, SEAL_PAGE, SIGNED_COPY)
 ROLES = ("preparer", "reviewer")
 GROUPS = ("report", "inputs", "mappings", "config")
 _LABELS = {
@@ -50,6 +64,26 @@ class SignoffError(UsageError):
     """A sign-off was refused: nothing rendered, wrong order, or the same person twice."""
 
 
+class NotReady(SignoffError):
+    """The preparer's sign-off was refused: the month has unsettled items (exit 1, listing
+    them), and no waiver was given."""
+
+    exit_code = 1
+
+    def __init__(self, ready: Readiness) -> None:
+        self.readiness = ready
+        lines = "\n".join(f"  - {line}" for line in ready.lines(max_rows=20))
+        super().__init__(
+            f"{ready.period} is not ready to sign: {ready.summary()}.\n{lines}\n"
+            "Settle them (recon map, recon resolve, fix the inputs), or sign over them with "
+            "--waive REASON, which records each one as waived in the ledger and on the "
+            "sign-off page.")
+
+
+class SealedError(UsageError):
+    """A write into a prepared or signed month's sealed report set was refused."""
+
+
 @dataclass(frozen=True)
 class SealState:
     """Where a month stands, read from its ledger entries."""
@@ -58,7 +92,9 @@ class SealState:
     preparer: Entry | None  # preparer seal of the current cycle
     reviewer: Entry | None  # reviewer seal of the current cycle
     latest_seal: Entry | None  # newest signoff entry, whatever came after it
-    after_seal: tuple[Entry, ...]  # decisions recorded after latest_seal
+    after_seal: tuple[Entry, ...]  # decisions, mapping changes, reopens after latest_seal
+    waivers: tuple[Entry, ...] = ()  # the waiver entries the current preparer signed over
+    issued: tuple[Entry, ...] = ()  # files recorded as issued after latest_seal
 
 
 def folder_hashes(folder: Path, exclude: Sequence[str] = ()) -> dict[str, str]:
@@ -82,7 +118,7 @@ def fingerprint(workspace: Workspace, period: Period) -> dict[str, dict[str, str
         "config": (workspace.config_path,),
     }
     prints = {
-        "report": folder_hashes(workspace.report_dir(period), exclude=(SEAL_FILE, SEAL_PAGE)),
+        "report": folder_hashes(workspace.report_dir(period), exclude=UNSEALED),
         "inputs": folder_hashes(workspace.inputs(period)),
     }
     for group, paths in optional.items():
@@ -110,19 +146,27 @@ def seal_state(entries: Sequence[Entry]) -> SealState:
     """Replay one month's entries (in seq order) into its sign-off state."""
     status, preparer, reviewer, latest = "open", None, None, None
     after: list[Entry] = []
+    pending: list[Entry] = []  # waivers not yet followed by the preparer's seal
+    waivers: tuple[Entry, ...] = ()
+    issued: list[Entry] = []
     for entry in entries:
         if entry.entry_type == "signoff":
-            latest, after = entry, []
+            latest, after, issued = entry, [], []
             if entry.payload.get("role") == "preparer":
                 status, preparer, reviewer = "prepared", entry, None
+                waivers, pending = tuple(pending), []
             else:
                 status, reviewer = "signed", entry
-        # a new decision or mapping change reopens a seal; "apply" entries carry out
-        # decisions it covers
-        elif entry.entry_type in ("decision", "mapping") and latest is not None:
+        elif entry.entry_type == "waiver":
+            pending.append(entry)
+        elif entry.entry_type == "issued" and latest is not None:
+            issued.append(entry)
+        # a new decision or mapping change (or a reopen on purpose) reopens a seal; "apply"
+        # entries carry out decisions it covers
+        elif entry.entry_type in ("decision", "mapping", "reopen") and latest is not None:
             after.append(entry)
-            status, preparer, reviewer = "reopened", None, None
-    return SealState(status, preparer, reviewer, latest, tuple(after))
+            status, preparer, reviewer, waivers = "reopened", None, None, ()
+    return SealState(status, preparer, reviewer, latest, tuple(after), waivers, tuple(issued))
 
 
 def month_state(workspace: Workspace, period: Period) -> SealState:
@@ -204,12 +248,24 @@ def _seal_document(period: Period, state: SealState, entry: Entry) -> dict[str, 
             }
             for e in signers
         ],
+        "waivers": [
+            {"reason": w.payload.get("reason"), "summary": w.payload.get("summary"),
+             "items": len(w.payload.get("items") or ()), "seq": w.seq, "hash": w.hash}
+            for w in state.waivers
+        ],
         "seal": {"seq": entry.seq, "hash": entry.hash, **entry.payload},
     }
 
 
 def seal(
-    workspace: Workspace, period: Period, role: str, name: str, ledger: Ledger | None = None
+    workspace: Workspace,
+    period: Period,
+    role: str,
+    name: str,
+    ledger: Ledger | None = None,
+    *,
+    waive: str | None = None,
+    readiness_of: Callable[[Workspace, Period], Readiness] | None = None,
 ) -> dict[str, Any]:
     """Sign off the rendered report of a month as preparer or reviewer.
 
@@ -219,12 +275,17 @@ def seal(
         role: ``"preparer"`` (first) or ``"reviewer"`` (second, a different name).
         name: who signs.
         ledger: an open ledger (default: the workspace's).
+        waive: the preparer's reason for signing over what is unsettled; every item is
+            recorded in a ``waiver`` entry just before the seal.
+        readiness_of: lists what is unsettled (default: reconcile the month as it stands).
 
     Returns:
         The seal document written to ``reports/<period>/signoff.json``.
 
     Raises:
-        SignoffError: no rendered report, wrong order, the same person, or already signed.
+        NotReady: the preparer signs a month with unsettled items and no ``waive``.
+        SignoffError: no rendered report, wrong order, the same person, already signed, or a
+            reviewer giving a waiver.
         LedgerError: the ledger is locked or damaged.
     """
     if role not in ROLES:
@@ -232,6 +293,10 @@ def seal(
     name = (name or "").strip()
     if not name:
         raise SignoffError("a sign-off needs the signer's name")
+    waive = (waive or "").strip() or None
+    if waive and role != "preparer":
+        raise SignoffError("only the preparer signs over unsettled items (--waive); the "
+                           "reviewer signs what the preparer sealed, waivers included")
     own = ledger is None
     book = Ledger(workspace.ledger_path) if ledger is None else ledger
     try:
@@ -241,14 +306,29 @@ def seal(
                 f"no rendered report for {period} in {workspace.report_dir(period)}; "
                 f"run `recon report --period {period}` first"
             )
+        refusal = _refusal(seal_state(book.entries(period)), role, name, prints, period)
+        if refusal:
+            raise SignoffError(refusal)  # before reconciling: the order is checked first
+        to_waive: list[dict[str, str]] = []
+        if role == "preparer":
+            ready = (readiness_of or month_readiness)(workspace, period)
+            if not ready.clear and not waive:
+                raise NotReady(ready)
+            to_waive = [item.as_dict() for item in ready.items]
         for _ in range(5):
             state = seal_state(book.entries(period))
             refusal = _refusal(state, role, name, prints, period)
             if refusal:
                 raise SignoffError(refusal)
             head = book.head()
-            payload = {"role": role, "name": name, "ledger_head": head, **prints}
             try:
+                if to_waive:
+                    waiver = book.append(
+                        "waiver", period, "waiver:preparer",
+                        {"reason": waive, "summary": ready.summary(), "items": to_waive},
+                        name, expect_head=head)
+                    head, to_waive = waiver.hash, []  # written once, even if the seal retries
+                payload = {"role": role, "name": name, "ledger_head": head, **prints}
                 entry = book.append(
                     "signoff", period, f"signoff:{role}", payload, name, expect_head=head
                 )
@@ -266,6 +346,48 @@ def seal(
     finally:
         if own:
             book.close()
+
+
+def guard_sealed(workspace: Workspace, period: Period, what: str) -> None:
+    """Refuse to change a prepared or signed month's sealed report set.
+
+    Raises:
+        SealedError: names the signers and how to reopen the month.
+    """
+    state = month_state(workspace, period)
+    if state.status not in ("prepared", "signed"):
+        return
+    who = ", ".join(f"{e.payload.get('role')} {e.payload.get('name')}"
+                    for e in (state.preparer, state.reviewer) if e is not None)
+    raise SealedError(
+        f"{period} is {state.status} ({who}): {what} would change its sealed report and "
+        f"break the seal. To change the month, reopen it: record a decision (`recon resolve`), "
+        f"or re-render on purpose with `recon report --period {period} --reopen REASON`; "
+        "then the preparer and the reviewer sign again.")
+
+
+def reopen(workspace: Workspace, period: Period, reason: str, actor: str) -> Entry | None:
+    """Reopen a prepared or signed month on purpose (a ``reopen`` entry); None when open."""
+    reason = (reason or "").strip()
+    if not reason:
+        raise SignoffError("reopening a signed month needs a reason (--reopen REASON)")
+    if month_state(workspace, period).status not in ("prepared", "signed"):
+        return None
+    with Ledger(workspace.ledger_path) as book:
+        return book.append("reopen", period, "reopen", {"reason": reason}, actor)
+
+
+def record_issued(workspace: Workspace, period: Period, paths: Sequence[Path],
+                  actor: str) -> Entry | None:
+    """Record files written into a prepared or signed month's report folder after its seal
+    (a client statement) with their sha256, so ``verify`` accepts them; None when open."""
+    if month_state(workspace, period).status not in ("prepared", "signed"):
+        return None
+    folder = workspace.report_dir(period)
+    files = {Path(p).relative_to(folder).as_posix(): sha256_file(p) for p in paths}
+    with Ledger(workspace.ledger_path) as book:
+        return book.append("issued", period, "issued:" + ",".join(sorted(files)),
+                           {"files": files}, actor)
 
 
 def read_seal(workspace: Workspace, period: Period) -> dict[str, Any] | None:
@@ -322,6 +444,9 @@ def verify(workspace: Workspace, period: Period, kept_seals: Sequence[str] = ())
         ``"the ledger chain no longer reaches the sealed head"``, ``"decision recorded after
         sign-off: the month was reopened (...)"``; an empty list when everything is intact.
     """
+    if not workspace.ledger_path.exists() and not (
+            workspace.report_dir(period) / SEAL_FILE).exists():
+        return [not_signed(period)]  # nothing was ever recorded: nothing to verify
     problems, entries = _ledger_view(workspace.ledger_path)
     try:
         document = read_seal(workspace, period)
@@ -353,18 +478,31 @@ def verify(workspace: Workspace, period: Period, kept_seals: Sequence[str] = ())
         sealed = file_seal  # the ledger is unreadable; still name the files that changed
     problems += _unanchored(kept_seals, month, period)
     if sealed is None:
-        return [*problems, f"no sign-off recorded for {period}"]
+        return [*problems, not_signed(period)]
     if entries is not None:
         head = sealed.get("ledger_head")
         by_hash = {e.hash: e for e in entries}
         linked = not from_ledger or state.latest_seal.prev_hash == head  # type: ignore[union-attr]
         if (head != GENESIS and head not in by_hash) or not linked:
             problems.append("the ledger chain no longer reaches the sealed head")
-        later = [e for e in month if e.entry_type == "decision" and e.seq > seal_seq]
-        if later:
-            shown = ", ".join(f"seq {e.seq} on {e.key}" for e in later[:3])
-            more = f" and {len(later) - 3} more" if len(later) > 3 else ""
-            problems.append(
-                f"decision recorded after sign-off: the month was reopened ({shown}{more})"
-            )
-    return diff_prints(sealed, fingerprint(workspace, period)) + problems
+        for kind in ("decision", "mapping", "reopen"):
+            later = [e for e in month if e.entry_type == kind and e.seq > seal_seq]
+            if later:
+                shown = ", ".join(f"seq {e.seq} on {e.key}" for e in later[:3])
+                more = f" and {len(later) - 3} more" if len(later) > 3 else ""
+                what = {"decision": "decision", "mapping": "mapping change",
+                        "reopen": "reopen"}[kind]
+                problems.append(
+                    f"{what} recorded after sign-off: the month was reopened ({shown}{more})"
+                )
+    current = fingerprint(workspace, period)
+    # a statement issued after the seal is accepted at the hash its ledger entry recorded
+    issued = {rel: h for e in state.issued for rel, h in (e.payload.get("files") or {}).items()
+              if current["report"].get(rel) == h}
+    sealed = {**sealed, "report": {**(sealed.get("report") or {}), **issued}}
+    return diff_prints(sealed, current) + problems
+
+
+def not_signed(period: Period) -> str:
+    """The one problem :func:`verify` gives for a month that was never signed."""
+    return f"{period} is not signed: no sign-off recorded in the ledger"

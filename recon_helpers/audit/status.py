@@ -35,7 +35,7 @@ from recon_helpers.audit.decisions import (
 from recon_helpers.audit.ledger import Entry, Ledger
 from recon_helpers.core.errors import LedgerError, UsageError
 from recon_helpers.core.period import Period
-from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.core.schemas import FINDING_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
@@ -138,7 +138,7 @@ def open_vs_resolved(status: pd.DataFrame) -> pd.DataFrame:
             "resolved_impact": _dsum(grp.loc[~state.isin(["open", "held"]), "impact"]),
         })
     out = pd.DataFrame(rows, columns=cols)
-    rank = {k: i for i, k in enumerate(DISCREPANCY_KINDS)}
+    rank = {k: i for i, k in enumerate(FINDING_KINDS)}
     return out.sort_values(["kind", "currency"], key=lambda s: s.map(rank) if s.name == "kind"
                            else s, kind="stable").reset_index(drop=True)
 
@@ -165,8 +165,8 @@ def findings_of_kind(findings: pd.DataFrame, period: Period, kind: str,
     Raises:
         UsageError: an unknown kind, or no such finding in the month.
     """
-    if kind not in DISCREPANCY_KINDS:
-        raise UsageError(f"kind {kind!r} is not one of {', '.join(DISCREPANCY_KINDS)}")
+    if kind not in FINDING_KINDS:
+        raise UsageError(f"kind {kind!r} is not one of {', '.join(FINDING_KINDS)}")
     chosen = findings[findings["kind"].eq(kind)]
     if client_id:
         chosen = chosen[chosen["client_id"].eq(client_id)]

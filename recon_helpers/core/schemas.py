@@ -289,6 +289,17 @@ DISCREPANCY_KINDS: tuple[str, ...] = (
     "unmapped_product",
 )
 
+# Microsoft licence findings (reconcile/licences.py): beside SPEC's nine, in the same table,
+# with the same sign convention. Every list of kinds the workbook validates or orders by is
+# FINDING_KINDS.
+LICENCE_KINDS: tuple[str, ...] = (
+    "unassigned_licences",
+    "reduction_window",
+    "renewal_due",
+    "term_mismatch",
+)
+FINDING_KINDS: tuple[str, ...] = (*DISCREPANCY_KINDS, *LICENCE_KINDS)
+
 
 def to_decimal(value: object, scale: int) -> Decimal | None:
     """Turn one fixed-point integer back into an exact Decimal (None for missing)."""

@@ -14,6 +14,7 @@ from pathlib import Path
 
 from recon_helpers.core.errors import UsageError
 from recon_helpers.demo import exports as w
+from recon_helpers.demo.licences import latest_only, licence_files, plan_licences
 from recon_helpers.demo.plan import PERIODS, PRODUCTS, build_months
 from recon_helpers.demo.psas import PSAS, psa_product_id
 
@@ -68,13 +69,21 @@ def write_demo(
         {ln.client.index: ln.client for m in months for ln in m.lines}.values(),
         key=lambda c: c.index,
     )
+    terms: list[tuple[str, str, str]] = []
     for m in months:
         folder = root / "inputs" / m.period
         folder.mkdir(parents=True, exist_ok=True)
         w.write_month(folder, m, clients, PRODUCTS, psa)
+        if latest_only(m.period):  # Microsoft subscriptions and assignments per tenant
+            plan = plan_licences(m)
+            for name, doc in licence_files(m, plan).items():
+                w.dump_json(folder / name, doc)
+            m.truth.extend(plan.truth)
+            terms = plan.terms
     psa_products = {k: replace(p, product_id=psa_product_id(psa, k)) for k, p in PRODUCTS.items()}
     w.write_mappings(root / "mappings", clients, psa_products)
     w.write_config(root / "recon.toml", psa)
+    w.write_licence_mappings(root / "mappings", terms, psa)
     truth = _write_truth(root / "demo_ground_truth.csv", [m.truth for m in months], psa)
     _write_truth(root / WEIGHTED_TRUTH, [m.truth + m.day_weighted_extra for m in months], psa)
     return {

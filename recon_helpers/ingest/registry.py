@@ -23,6 +23,7 @@ from recon_helpers.ingest.loaders import (
     distributors,
     halopsa,
     kaseya_bms,
+    microsoft_licences,
     microsoft_nce,
     pax8,
     profiles,
@@ -35,6 +36,7 @@ from recon_helpers.ingest.raw import RawTable, norm_header
 FORMATS: tuple[SourceFormat, ...] = (
     *canonical.FORMATS,
     *microsoft_nce.FORMATS,
+    *microsoft_licences.FORMATS,
     *pax8.FORMATS,
     *connectwise.FORMATS,
     *autotask.FORMATS,

@@ -5,21 +5,37 @@ at render time and links to ``signoff.html`` beside the report, which :func:`wri
 writes at each sign-off (``recon signoff``) and after a decision on a signed month (the
 resolution widgets). The page is not sealed; ``recon verify`` is the authoritative check.
 
+The signed report is a copy of the sealed monthly report page with a certificate added at
+its top (who signed, when, the seal, the waivers): what a reader of the report needs, in the
+page itself. It is built only from sealed bytes and ledger entries, so :func:`check_signed_copy`
+rebuilds it and compares byte for byte (``recon verify`` does); the copy is not in the seal
+(it cannot be) and does not need to be.
+
 Example:
     >>> signoff_block(ws, october)            # step 4.10 of the monthly report
     >>> write_signoff_page(ws, october)
     PosixPath('reports/2026-10/signoff.html')
+    >>> write_signed_copy(ws, october)        # after the reviewer signs
+    PosixPath('reports/2026-10/signed_report.html')
 """
 
 from __future__ import annotations
 
+import hashlib
 import html
+import re
 from datetime import UTC, datetime
 from pathlib import Path
 
 from recon_helpers.audit.apply_log import outcome_frame
 from recon_helpers.audit.ledger import Entry, Ledger
-from recon_helpers.audit.signoff import GROUPS, SEAL_PAGE, SealState, month_state
+from recon_helpers.audit.signoff import (
+    GROUPS,
+    SEAL_PAGE,
+    SIGNED_COPY,
+    SealState,
+    month_state,
+)
 from recon_helpers.core.files import atomic_write_text
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
@@ -91,6 +107,7 @@ def signoff_page(workspace: Workspace, period: Period) -> str:
         shown = ", ".join(f"seq {e.seq} on {e.key}" for e in cycle.after_seal[:5])
         body.append(f"<p class=reopened>Decisions recorded after the last sign-off reopened "
                     f"the month ({esc(shown)}); re-render the report and sign again.</p>")
+    body.append(_waivers_section(cycle))
     body.append(_write_back_section(workspace, period))
     if latest is not None:
         files = "".join(
@@ -136,3 +153,86 @@ def write_signoff_page(workspace: Workspace, period: Period) -> Path:
     """Write ``reports/<period>/signoff.html`` (atomically) and return its path."""
     return atomic_write_text(workspace.report_dir(period) / SEAL_PAGE,
                              signoff_page(workspace, period))
+
+
+MONTHLY_REPORT = "04_monthly_report.html"  # the page the signed copy is made of
+
+
+def _waivers_section(cycle: SealState) -> str:
+    """What the preparer signed over: each waiver's reason, who, when, and every item."""
+    if not cycle.waivers:
+        return ""
+    esc = html.escape
+    parts = ["<h2>Signed over (waived by the preparer)</h2>"]
+    for w in cycle.waivers:
+        items = w.payload.get("items") or []
+        rows = "".join(f"<tr><td>{esc(str(i.get('category', '')))}</td>"
+                       f"<td>{esc(str(i.get('text', '')))}</td></tr>" for i in items)
+        parts.append(
+            f'<p class="recon-waiver"><b>{esc(str(w.payload.get("reason", "")))}</b> by '
+            f"{esc(w.actor)} at {esc(w.ts[:19].replace('T', ' '))} UTC (ledger entry seq "
+            f"{w.seq}): {esc(str(w.payload.get('summary', '')))}.</p>"
+            f"<details><summary>{len(items)} waived item(s)</summary><table><tr>"
+            f"<th>what</th><th>item</th></tr>{rows}</table></details>")
+    return "".join(parts)
+
+
+def _certificate(period: Period, cycle: SealState, report_sha: str) -> str:
+    esc = html.escape
+    seal = cycle.reviewer
+    assert seal is not None
+    return (
+        '<div class="recon-certificate" style="border:2px solid #0a6b2d;padding:8px 14px;'
+        'margin:8px 0 16px;font-family:system-ui,sans-serif;background:#f3faf5">'
+        f"<h2>Signed report: {esc(str(period))}</h2>"
+        f"{_signers_table([e for e in (cycle.preparer, cycle.reviewer) if e is not None])}"
+        f"<p>Seal: ledger entry seq {seal.seq}, hash <code>{esc(seal.hash)}</code>; ledger head "
+        f"at the seal <code>{esc(str(seal.payload.get('ledger_head')))}</code>.</p>"
+        f"{_waivers_section(cycle)}"
+        f"<p>This page is the sealed <code>{MONTHLY_REPORT}</code> (sha256 "
+        f"<code>{esc(report_sha)}</code>) with this block added. <code>recon verify --period "
+        f"{esc(str(period))}</code> checks the seal and rebuilds this copy to compare it.</p>"
+        "</div>")
+
+
+def signed_copy(workspace: Workspace, period: Period) -> str | None:
+    """The signed report's text; None when the month is not signed, or its sealed monthly
+    report page is missing or changed (``verify`` names that file already)."""
+    cycle = month_state(workspace, period)
+    if cycle.status != "signed" or cycle.reviewer is None:
+        return None
+    sealed = (cycle.reviewer.payload.get("report") or {}).get(MONTHLY_REPORT)
+    page = workspace.report_dir(period) / MONTHLY_REPORT
+    if sealed is None or not page.is_file():
+        return None
+    data = page.read_bytes()
+    if hashlib.sha256(data).hexdigest() != sealed:
+        return None
+    text = data.decode("utf-8")
+    body = re.search(r"<body[^>]*>", text)
+    at = body.end() if body else 0
+    return text[:at] + _certificate(period, cycle, sealed) + text[at:]
+
+
+def write_signed_copy(workspace: Workspace, period: Period) -> Path | None:
+    """Write ``signed_report.html`` when the month is signed; remove a stale one otherwise."""
+    target = workspace.report_dir(period) / SIGNED_COPY
+    text = signed_copy(workspace, period)
+    if text is None:
+        target.unlink(missing_ok=True)
+        return None
+    return atomic_write_text(target, text)
+
+
+def check_signed_copy(workspace: Workspace, period: Period) -> list[str]:
+    """What is wrong with the signed report of a signed month (empty when it matches)."""
+    text = signed_copy(workspace, period)
+    if text is None:
+        return []
+    target = workspace.report_dir(period) / SIGNED_COPY
+    if not target.is_file():
+        return [f"signed report {SIGNED_COPY} is missing (recon signoff writes it)"]
+    if target.read_text(encoding="utf-8") != text:
+        return [f"signed report {SIGNED_COPY} changed: it no longer matches the sealed report "
+                "and the ledger"]
+    return []

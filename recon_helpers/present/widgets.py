@@ -46,11 +46,11 @@ from recon_helpers.audit.signoff import SEAL_FILE
 from recon_helpers.audit.status import by_size, resolve, status_table
 from recon_helpers.core.errors import ReconError
 from recon_helpers.core.period import Period
-from recon_helpers.core.schemas import DISCREPANCY_KINDS
+from recon_helpers.core.schemas import FINDING_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.html import Table, text
 from recon_helpers.present.resolution import decided_frame, decision_panel
-from recon_helpers.present.signoff import write_signoff_page
+from recon_helpers.present.signoff import write_signed_copy, write_signoff_page
 from recon_helpers.present.views import three_way_frame
 from recon_helpers.reconcile.result import Reconciliation
 from recon_helpers.reconcile.run import reconcile_period
@@ -103,7 +103,7 @@ class ResolutionUI:
         self.findings = findings.reset_index(drop=True)
         self.status = status_table(self.findings, workspace, period)
         f = self.findings
-        kinds = [k for k in DISCREPANCY_KINDS if k in set(f["kind"])]
+        kinds = [k for k in FINDING_KINDS if k in set(f["kind"])]
         clients = f[["client_id", "client_name"]].drop_duplicates().sort_values("client_id")
         wide = {"description_width": "initial"}
         self.kind_filter = w.Dropdown(description="kind", options=[("all kinds", ALL)]
@@ -256,6 +256,7 @@ class ResolutionUI:
             # the page cannot be written (recon verify reads the ledger, not the page)
             with suppress(OSError):
                 write_signoff_page(self.workspace, self.period)
+                write_signed_copy(self.workspace, self.period)  # removed: no longer signed
         said = decision_text(entry.payload["action"], entry.payload.get("note", ""),
                              entry.payload.get("new_quantity", ""),
                              entry.payload.get("effective_date", ""))

@@ -33,7 +33,7 @@ import pandas as pd
 from recon_helpers.core.schemas import (
     CENT,
     DISCREPANCY_COLUMNS,
-    DISCREPANCY_KINDS,
+    FINDING_KINDS,
     MONEY_SCALE,
     QTY_SCALE,
     money,
@@ -369,7 +369,7 @@ def unmapped_from_groups(groups: dict[str, pd.DataFrame]) -> pd.DataFrame:
 
 def order_findings(findings: pd.DataFrame) -> pd.DataFrame:
     """Stable SPEC order: kind (SPEC order), client, product, vendor keys, currency."""
-    rank = {k: i for i, k in enumerate(DISCREPANCY_KINDS)}
+    rank = {k: i for i, k in enumerate(FINDING_KINDS)}
     keyed = findings.assign(_k=findings["kind"].map(rank))
     keyed = keyed.sort_values(
         ["_k", "client_id", "product_id", "vendor", "vendor_customer", "vendor_sku", "currency"],

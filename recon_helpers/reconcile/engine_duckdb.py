@@ -67,6 +67,7 @@ from recon_helpers.reconcile.discrepancies import (
     unmapped_masks,
 )
 from recon_helpers.reconcile.expectations import missing_sources
+from recon_helpers.reconcile.licences import LicenceInputs, licence_inputs
 from recon_helpers.reconcile.mapping import (
     apply_product_map,
     assign_clients,
@@ -109,7 +110,8 @@ def choose_engine(workspace: Workspace, period: Period, engine: str | None = Non
 
 
 def reconcile_duckdb(
-    workspace: Workspace, period: Period, progress: Callable[[str], None] | None = None
+    workspace: Workspace, period: Period, progress: Callable[[str], None] | None = None,
+    licences: LicenceInputs | None = None,
 ) -> Reconciliation:
     """Load, map and match one month with DuckDB doing the line-sized work.
 
@@ -134,13 +136,15 @@ def reconcile_duckdb(
         con.execute(f"SET memory_limit = {lit(opts.get('memory_limit', '4GB'))}")
         con.execute(f"SET temp_directory = {lit(tmp / 'spill')}")
         con.execute("SET preserve_insertion_order = true")
-        return _reconcile(con, workspace, settings, period, files, ignored, progress)
+        return _reconcile(con, workspace, settings, period, files, ignored, progress,
+                          licences)
     finally:
         con.close()
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _reconcile(con, workspace, settings, period, listed, ignored, progress) -> Reconciliation:  # type: ignore[no-untyped-def]
+def _reconcile(con, workspace, settings, period, listed, ignored, progress,  # type: ignore[no-untyped-def]
+               licences=None) -> Reconciliation:
     formats = formats_for(workspace)
     # byte-identical copies are read once, whichever reader takes the file
     files, copies, digests = identical_files(listed)
@@ -189,7 +193,8 @@ def _reconcile(con, workspace, settings, period, listed, ignored, progress) -> R
                     known_products(loaded))
     return assemble(loaded, settings, clients, customers, month, tw, unmapped, unmapped_rows,
                     product_map, discrepancies=found, engine="duckdb", coverage_rows=coverage,
-                    missing=missing_sources(workspace, period, loaded))
+                    missing=missing_sources(workspace, period, loaded),
+                    licence_inputs=licences or licence_inputs(workspace, period))
 
 
 COVERAGE = """SELECT vendor, count(*) AS rows,

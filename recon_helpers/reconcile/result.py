@@ -18,6 +18,7 @@ from recon_helpers.ingest.load import LoadedPeriod
 from recon_helpers.reconcile.discrepancies import RULE_COLUMNS, find_discrepancies, order_findings
 from recon_helpers.reconcile.holds import ORDER as HOLD_ORDER
 from recon_helpers.reconcile.holds import MissingSource, describe_missing, hold_findings
+from recon_helpers.reconcile.licences import LicenceInputs, LicenceReport, licence_report
 from recon_helpers.reconcile.lineage import finding_sources
 from recon_helpers.reconcile.matching import MonthTables
 from recon_helpers.reconcile.names import normalise_name
@@ -86,6 +87,9 @@ class Reconciliation:
     coverage_rows: pd.DataFrame | None = None
     # sources the month expects that are absent or stale (reconcile/expectations.py)
     missing: tuple[MissingSource, ...] = ()
+    # Microsoft seats, windows and renewals (reconcile/licences.py); its findings are in
+    # ``findings`` too
+    licences: LicenceReport | None = None
 
     def coverage(self) -> pd.DataFrame:
         """Mapping coverage per vendor: customers and rows mapped by each method."""
@@ -164,6 +168,7 @@ def assemble(
     missing: tuple[MissingSource, ...] = (),
     engine: str = "pandas",
     coverage_rows: pd.DataFrame | None = None,
+    licence_inputs: LicenceInputs | None = None,
 ) -> Reconciliation:
     """Findings from the three-way table and the unmapped findings, finished and ordered.
 
@@ -179,6 +184,8 @@ def assemble(
         engine: which engine did the line-sized work ("pandas", "duckdb").
         coverage_rows: the DuckDB engine's vendor lines per vendor (its month.delivered holds
             only the lines behind the findings).
+        licence_inputs: as-of date, horizon and mapping files of the licence rules
+            (licences.licence_inputs); default: as of the period's last day, shipped SKU map.
     """
     period = loaded.period
     if discrepancies is None:
@@ -190,6 +197,12 @@ def assemble(
         findings["cust_key"] = ""
     findings["cust_key"] = findings["cust_key"].fillna("")
     findings = _finish(findings, clients, month, period)
+    licences = licence_report(
+        loaded.tables, customers, clients, month.promised, month.billed, tw, product_map,
+        licence_inputs or LicenceInputs(as_of=period.last), period,
+        (*FINDING_COLUMNS,), settings.currency)
+    if len(licences.findings):  # after SPEC's kinds, in LICENCE_KINDS order
+        findings = pd.concat([findings, licences.findings], ignore_index=True)
     products = pd.concat([loaded.catalogue[["product_id", "description"]],
                           loaded.promised[["product_id", "description"]]])
     suggested = client_suggestions(customers, clients, min_score=settings.fuzzy_min_score)
@@ -211,6 +224,7 @@ def assemble(
         engine=engine,
         coverage_rows=coverage_rows,
         missing=missing,
+        licences=licences,
     )
 
 

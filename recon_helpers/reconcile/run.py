@@ -8,6 +8,7 @@ Example:
 from __future__ import annotations
 
 from collections.abc import Callable
+from datetime import date
 
 import pandas as pd
 
@@ -18,6 +19,7 @@ from recon_helpers.reconcile.discrepancies import unmapped_findings, unmapped_ma
 from recon_helpers.reconcile.engine_duckdb import choose_engine, reconcile_duckdb
 from recon_helpers.reconcile.expectations import missing_sources
 from recon_helpers.reconcile.holds import MissingSource
+from recon_helpers.reconcile.licences import LicenceInputs, licence_inputs
 from recon_helpers.reconcile.mapping import (
     assign_clients,
     check_used_rows,
@@ -41,10 +43,13 @@ def reconcile(
     settings: Settings,
     ignore_map: pd.DataFrame | None = None,
     missing: tuple[MissingSource, ...] = (),
+    licences: LicenceInputs | None = None,
 ) -> Reconciliation:
     """Map and match one loaded month (pure: no files touched).
 
     Args:
+        licences: as-of date, horizon and mapping files of the Microsoft licence rules
+            (reconcile/licences.py); default as of the period's last day.
         ignore_map: read_ignore_map() (vendor customers deliberately not billed).
         missing: the sources the month expects that are missing or stale
             (:func:`recon_helpers.reconcile.expectations.missing_sources`).
@@ -73,7 +78,8 @@ def reconcile(
     tw = three_way(month, loaded.catalogue, product_map, settings)
     unmapped = month.delivered[unmapped_masks(month.delivered)["unmapped_product"]]
     return assemble(loaded, settings, clients, customers, month, tw,
-                    unmapped_findings(month.delivered), unmapped, product_map, missing=missing)
+                    unmapped_findings(month.delivered), unmapped, product_map, missing=missing,
+                    licence_inputs=licences)
 
 
 def reconcile_period(
@@ -81,6 +87,7 @@ def reconcile_period(
     period: Period,
     progress: Callable[[str], None] | None = None,
     engine: str | None = None,
+    as_of: date | None = None,
 ) -> Reconciliation:
     """Load, map and match one month of a workspace.
 
@@ -89,12 +96,15 @@ def reconcile_period(
             matching <n> vendor lines").
         engine: "pandas", "duckdb" or "auto"; default recon.toml's ``engine`` (auto: DuckDB
             for a month whose canonical delivered files exceed ``[duckdb] auto_above_mb``).
+        as_of: "today" of the licence rules (reduction windows, renewals); default the
+            period's last day, so a month re-runs the same.
 
     Raises:
         ReconError: unreadable inputs or mapping files (names file, row and problem).
     """
+    lic = licence_inputs(workspace, period, as_of)
     if choose_engine(workspace, period, engine) == "duckdb":
-        return reconcile_duckdb(workspace, period, progress=progress)
+        return reconcile_duckdb(workspace, period, progress=progress, licences=lic)
     loaded = load_period(workspace, period, progress=progress)
     if progress:
         progress(f"mapping and matching {len(loaded.delivered):,} vendor lines")
@@ -105,4 +115,5 @@ def reconcile_period(
         workspace.settings(),
         read_ignore_map(workspace.ignore_map),
         missing_sources(workspace, period, loaded),
+        lic,
     )

@@ -15,7 +15,7 @@ from typing import Any
 
 import pandas as pd
 
-from recon_helpers.core.schemas import DISCREPANCY_COLUMNS, DISCREPANCY_KINDS
+from recon_helpers.core.schemas import DISCREPANCY_COLUMNS, DISCREPANCY_KINDS, FINDING_KINDS
 
 
 def _dsum(values: pd.Series) -> Decimal:
@@ -56,7 +56,7 @@ def impact_by_kind(findings: pd.DataFrame) -> pd.DataFrame:
             }
         )
     out = pd.DataFrame(rows, columns=cols)
-    rank = {k: i for i, k in enumerate(DISCREPANCY_KINDS)}
+    rank = {k: i for i, k in enumerate(FINDING_KINDS)}
     return out.sort_values(
         ["kind", "currency"], key=lambda s: s.map(rank) if s.name == "kind" else s, kind="stable"
     ).reset_index(drop=True)
@@ -174,7 +174,9 @@ def headline(findings: pd.DataFrame, inventory: pd.DataFrame, clients: int) -> H
     return Headline(
         discrepancies=len(findings),
         held=int((~counted).sum()),
-        by_kind=tuple((k, int((findings["kind"] == k).sum())) for k in DISCREPANCY_KINDS),
+        # every SPEC kind; a licence kind (LICENCE_KINDS) only when the month has one
+        by_kind=tuple((k, n) for k in FINDING_KINDS
+                      if (n := int((findings["kind"] == k).sum())) or k in DISCREPANCY_KINDS),
         clients_affected=int(findings.loc[findings["client_id"].ne(""), "client_id"].nunique()),
         by_currency=tuple(by_cur),
         files=len(inventory),

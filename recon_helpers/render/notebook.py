@@ -27,6 +27,10 @@ from recon_helpers.core.workspace import Workspace
 # The one place the parameter names live: every notebook's `parameters` cell declares exactly
 # these (tests/test_notebook_hygiene.py), and render_period passes exactly these.
 NOTEBOOK_PARAMETERS: tuple[str, ...] = ("workspace", "reports", "period", "client_ids")
+# parameters a notebook may declare besides those, with their declared type and default;
+# ``recon report`` leaves them at the default (as_of: "" = the period's last day, see
+# reconcile/licences.py)
+OPTIONAL_PARAMETERS: dict[str, tuple[str, str]] = {"as_of": ("str", '""')}
 NOTEBOOKS_DIR = Path(__file__).resolve().parents[2] / "notebooks"
 KERNEL = "python3"
 

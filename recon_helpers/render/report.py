@@ -31,6 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from recon_helpers.audit.cache import cached_reconcile
+from recon_helpers.audit.signoff import guard_sealed
 from recon_helpers.core.errors import RenderError
 from recon_helpers.core.files import fsync_tree, sha256_file
 from recon_helpers.core.period import Period
@@ -112,11 +113,13 @@ def render_period(
 
     Raises:
         UsageError: an unknown client, or a parameter a notebook does not declare.
+        SealedError: the month is prepared or signed (reopen it first).
         RenderError: a notebook cell failed, timed out or its kernel died (names notebook
             and cell), or the report could not be written (e.g. a full disk); the previous
             report, if any, is left as it was.
     """
     ws = workspace
+    guard_sealed(ws, period, "re-rendering the report")
     paths = [Path(p) for p in notebooks] if notebooks is not None else notebook_paths()
     parameters = parameters_for(ws, period, client_ids)
     for nb in paths:

@@ -41,7 +41,8 @@ from recon_helpers.demo.exports.usage import (
     huntress_json,
     sentinelone_json,
 )
-from recon_helpers.demo.plan import NAME_VARIANTS, Client, Month, Product
+from recon_helpers.demo.licences import RENEWAL_PRICE
+from recon_helpers.demo.plan import NAME_VARIANTS, PRODUCTS, Client, Month, Product
 from recon_helpers.demo.psas import PRODUCTS_ORDER, psa_product_id
 
 __all__ = [
@@ -59,11 +60,13 @@ __all__ = [
     "cw_companies",
     "cw_invoices",
     "datto_json",
+    "dump_json",
     "huntress_json",
     "microsoft_csv",
     "pax8_json",
     "sentinelone_json",
     "write_config",
+    "write_licence_mappings",
     "write_mappings",
     "write_month",
 ]
@@ -71,6 +74,22 @@ __all__ = [
 
 def _dump(path: Path, doc: Any) -> None:
     path.write_text(json.dumps(doc, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
+
+
+dump_json = _dump
+
+
+def write_licence_mappings(folder: Path, terms: list[tuple[str, str, str]], psa: str) -> None:
+    """agreement_terms.csv (the commitment each agreement allows) and the renewal price list
+    of the licence rules (reconcile/licences.py)."""
+    with (folder / "agreement_terms.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(("client_id", "product_id", "term"))
+        out.writerows((c, psa_product_id(psa, p), t) for c, p, t in terms)
+    with (folder / "microsoft_renewal_prices.csv").open("w", newline="", encoding="utf-8") as fh:
+        out = csv.writer(fh, lineterminator="\n")
+        out.writerow(("vendor_sku", "term", "unit_cost", "currency"))
+        out.writerow((PRODUCTS["M365-BP"].vendor_sku, "P1Y", str(RENEWAL_PRICE), "USD"))
 
 
 def write_month(
