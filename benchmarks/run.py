@@ -49,6 +49,9 @@ TARGETS = {
     "fuzzy_s": 5.0,
     "fuzzy_mb": 600,
     "pc_ratio": 2.0,
+    "anchor_ratio": 2.0,  # the whole month (load included) within 2x of the anchor query
+    "report_ratio": 2.0,  # the report within 2x of the trivial-notebook baseline
+    "reopen_s": 2.0,  # notebook 03 reopened on an unchanged 1M-line month
     "report_s": 60.0,  # the monthly report for 500 clients
 }
 REPORT_LINES_PER_CLIENT = 400  # 200,000 lines for 500 clients (see README.md)
@@ -167,6 +170,77 @@ def step_duckdb(ws: Path) -> dict[str, object]:
     }
 
 
+# The anchor: what an analyst writes in an afternoon with DuckDB on the same files. It reads
+# the canonical CSVs, maps vendor customers by id and by exact name (mappings/clients.csv, then
+# clients.csv names), SKUs by mappings/products.csv, groups to client x product and outer-joins
+# delivered, promised and billed, flagging keys where the three quantities disagree. Exact
+# DECIMAL sums, no day weighting, no quarantine, no sources, no suggestions: the cost floor a
+# whole reconcile (load included) is measured against.
+ANCHOR_SQL = """
+WITH d AS (SELECT * FROM read_csv({delivered}, {opts})),
+cmap AS (SELECT * FROM read_csv({cmap}, {opts})),
+clients AS (SELECT * FROM read_csv({clients}, {opts})),
+pmap AS (SELECT vendor, vendor_sku, product_id, units_per_product::DECIMAL(18, 6) AS upp
+         FROM read_csv({pmap}, {opts})),
+by_id AS (SELECT lower(vendor) AS vendor, vendor_customer_id, any_value(client_id) AS client_id
+          FROM cmap WHERE coalesce(vendor_customer_id, '') <> '' GROUP BY ALL),
+by_name AS (SELECT lower(vendor) AS vendor, lower(trim(vendor_customer_name)) AS name,
+            any_value(client_id) AS client_id
+            FROM cmap WHERE coalesce(vendor_customer_name, '') <> '' GROUP BY ALL),
+exact AS (SELECT lower(trim(client_name)) AS name, any_value(client_id) AS client_id
+          FROM clients GROUP BY ALL),
+groups AS (SELECT lower(vendor) AS vendor, vendor_customer_id,
+                  lower(trim(vendor_customer_name)) AS name, vendor_sku,
+                  sum(quantity::DECIMAL(18, 4)) AS qty,
+                  sum(quantity::DECIMAL(18, 4) * unit_cost::DECIMAL(18, 6)) AS cost
+           FROM d GROUP BY ALL),
+mapped AS (SELECT coalesce(i.client_id, n.client_id, e.client_id) AS client_id, p.product_id,
+                  g.qty / p.upp AS qty, g.cost
+           FROM groups g
+           LEFT JOIN by_id i ON i.vendor = g.vendor AND i.vendor_customer_id = g.vendor_customer_id
+           LEFT JOIN by_name n ON n.vendor = g.vendor AND n.name = g.name
+           LEFT JOIN exact e ON e.name = g.name
+           LEFT JOIN pmap p ON lower(p.vendor) = g.vendor AND p.vendor_sku = g.vendor_sku),
+delivered AS (SELECT client_id, product_id, sum(qty) AS delivered, sum(cost) AS cost
+              FROM mapped WHERE client_id IS NOT NULL AND product_id IS NOT NULL GROUP BY ALL),
+promised AS (SELECT client_id, product_id, sum(quantity::DECIMAL(18, 4)) AS promised,
+                    any_value(unit_price::DECIMAL(18, 6)) AS price
+             FROM read_csv({promised}, {opts}) GROUP BY ALL),
+billed AS (SELECT client_id, product_id, sum(quantity::DECIMAL(18, 4)) AS billed
+           FROM read_csv({billed}, {opts}) GROUP BY ALL)
+SELECT client_id, product_id, d.delivered, d.cost, p.promised, p.price, b.billed,
+       (coalesce(d.delivered, 0) <> coalesce(p.promised, 0)
+        OR coalesce(p.promised, 0) <> coalesce(b.billed, 0)) AS differs
+FROM delivered d FULL JOIN promised p USING (client_id, product_id)
+FULL JOIN billed b USING (client_id, product_id)
+"""
+
+
+def step_anchor(ws: Path) -> dict[str, object]:
+    """The anchor query (ANCHOR_SQL) from the CSVs to the key-sized table, in DuckDB."""
+    import duckdb
+
+    month = ws / "inputs" / PERIOD
+
+    def q(path: Path) -> str:
+        return "'" + str(path).replace("'", "''") + "'"
+
+    sql = ANCHOR_SQL.format(
+        opts="header = true, all_varchar = true, delim = ',', quote = '\"', escape = '\"'",
+        delivered=q(month / "delivered.csv"), promised=q(month / "promised.csv"),
+        billed=q(month / "billed.csv"), clients=q(month / "clients.csv"),
+        cmap=q(ws / "mappings" / "clients.csv"), pmap=q(ws / "mappings" / "products.csv"),
+    )
+    _reset_peak()
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    keys, differ = con.execute(
+        f"SELECT count(*), count(*) FILTER (WHERE differs) FROM ({sql})"
+    ).fetchone()
+    con.close()
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "keys": keys, "differ": differ}
+
+
 def step_floor(ws: Path) -> dict[str, object]:
     import pandas as pd
 
@@ -226,6 +300,23 @@ def step_pc_load(path: Path) -> dict[str, object]:
     }
 
 
+def step_pc_duckdb(path: Path) -> dict[str, object]:
+    """DuckDB's own CSV reader on the Partner Center file: every column as text, into a table."""
+    import duckdb
+
+    _reset_peak()
+    t0 = time.perf_counter()
+    con = duckdb.connect()
+    con.execute(
+        "CREATE TABLE pc AS SELECT * FROM read_csv(?, header = true, all_varchar = true, "
+        "delim = ',', quote = '\"', escape = '\"')",
+        [str(path)],
+    )
+    rows = con.execute("SELECT count(*) FROM pc").fetchone()[0]
+    con.close()
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "rows": rows}
+
+
 def step_pc_read_csv(path: Path) -> dict[str, object]:
     import pandas as pd
 
@@ -283,13 +374,38 @@ def step_fuzzy(n: int) -> dict[str, object]:
     }
 
 
-def step_report(ws: Path) -> dict[str, object]:
+def _clear_cache(ws: Path) -> None:
+    import shutil
+
+    from recon_helpers.audit.cache import FOLDER
+
+    shutil.rmtree(ws / FOLDER, ignore_errors=True)
+
+
+@contextlib.contextmanager
+def _cache_off(ws: Path, off: bool):  # type: ignore[no-untyped-def]
+    """recon.toml with ``[cache] reconcile = false`` for the block (the report as before the
+    stored reconciliation: every kernel reconciles the month again)."""
+    config = ws / "recon.toml"
+    before = config.read_bytes()
+    if off:
+        config.write_bytes(before + b"\n[cache]\nreconcile = false\n")
+    try:
+        yield
+    finally:
+        config.write_bytes(before)
+
+
+def step_report(ws: Path, cache: bool = True) -> dict[str, object]:
+    """render_period, from a cold store (every month reconciled once, then loaded by the
+    kernels), or with the store turned off (``cache=False``: each kernel reconciles)."""
     from recon_helpers.core.period import Period
     from recon_helpers.core.workspace import Workspace
     from recon_helpers.render.report import MANIFEST, render_period
 
+    _clear_cache(ws)
     _reset_peak()
-    with _children_peak() as kernels:
+    with _cache_off(ws, not cache), _children_peak() as kernels:
         t0 = time.perf_counter()
         folder = render_period(Workspace.open(ws, ws / "reports"), Period.parse(PERIOD),
                                progress=False)
@@ -342,10 +458,43 @@ def step_report_baseline(ws: Path) -> dict[str, object]:
     }
 
 
+def step_report_uncached(ws: Path) -> dict[str, object]:
+    return step_report(ws, cache=False)
+
+
+def step_cache_fill(ws: Path) -> dict[str, object]:
+    """The notebook context's first reconcile of the month: reconcile and store it."""
+    _clear_cache(ws)
+    t0 = time.perf_counter()
+    from recon_helpers.present.context import open_period
+
+    rec = open_period(str(ws), "", PERIOD, []).reconcile()
+    return {"s": time.perf_counter() - t0, "peak_mb": _peak_mb(), "findings": len(rec.findings)}
+
+
+def step_reopen(ws: Path) -> dict[str, object]:
+    """Notebook 03's context reopened on the unchanged month: imports, then open_period and
+    reconcile() (the stored result: key, checks, Parquet), in a fresh process."""
+    _reset_peak()
+    t0 = time.perf_counter()
+    from recon_helpers.present.context import open_period
+
+    t1 = time.perf_counter()
+    rec = open_period(str(ws), "", PERIOD, []).reconcile()
+    t2 = time.perf_counter()
+    return {"import_s": t1 - t0, "open_s": t2 - t1, "s": t2 - t0, "peak_mb": _peak_mb(),
+            "findings": len(rec.findings), **_truth(ws, rec.findings)}
+
+
 STEPS = {
+    "report_uncached": step_report_uncached,
+    "cache_fill": step_cache_fill,
+    "reopen": step_reopen,
     "pandas": step_pandas,
     "duckdb": step_duckdb,
     "floor": step_floor,
+    "anchor": step_anchor,
+    "pc_duckdb": step_pc_duckdb,
     "pc_load": step_pc_load,
     "pc_read_csv": step_pc_read_csv,
     "report": step_report,
@@ -409,6 +558,7 @@ def measure_size(out: Path, lines: int, clients: int, pc: bool, engines: list[st
     row: dict[str, object] = {"lines": lines, "clients": clients}
     floor = run_step("floor", str(ws))
     row["floor"] = floor
+    anchor = row["anchor"] = run_step("anchor", str(ws))
     for engine in engines:
         log(f"{lines:,} lines: {engine} ...")
         row[engine] = result = run_step(engine, str(ws))
@@ -425,12 +575,15 @@ def measure_size(out: Path, lines: int, clients: int, pc: bool, engines: list[st
             (floor.get("read_s", 0) + floor.get("match_s", 0)) if "error" not in floor else None
         )
         result["total_vs_floor"] = _ratio(result["total_s"], floor_total)
+        result["total_vs_anchor"] = _ratio(result["total_s"], anchor.get("s"))
     if pc:
         csv_file = next((ws / "partner_center" / PERIOD).glob("*.csv"))
         log(f"{lines:,} lines: Partner Center CSV load vs pandas.read_csv ...")
         row["pc_load"] = run_step("pc_load", str(csv_file))
         row["pc_read_csv"] = run_step("pc_read_csv", str(csv_file))
+        row["pc_duckdb"] = run_step("pc_duckdb", str(csv_file))
         row["pc_ratio"] = _ratio(row["pc_load"].get("s"), row["pc_read_csv"].get("s"))
+        row["pc_duckdb_ratio"] = _ratio(row["pc_load"].get("s"), row["pc_duckdb"].get("s"))
     return row
 
 
@@ -440,14 +593,26 @@ def measure_report(out: Path, clients: int, log) -> dict:  # type: ignore[no-unt
     ws = workspace(out, lines, clients, False, log, f"report-{clients}", REPORT_MONTHS)
     log(f"monthly report, {clients:,} clients: render_period, then the papermill baseline ...")
     render, base = run_step("report", str(ws)), run_step("report_baseline", str(ws))
+    log("monthly report with the stored reconciliation turned off (as before it) ...")
+    before = run_step("report_uncached", str(ws))
     return {
         "clients": clients,
         "lines": lines,
         "months": REPORT_MONTHS,
         "render": render,
         "baseline": base,
+        "uncached": before,
         "ratio": _ratio(render.get("s"), base.get("s")),
+        "uncached_ratio": _ratio(before.get("s"), base.get("s")),
     }
+
+
+def measure_reopen(out: Path, lines: int, clients: int, log) -> dict:  # type: ignore[no-untyped-def, type-arg]
+    """Notebook 03's context: the first reconcile (stored), then reopening it unchanged."""
+    ws = workspace(out, lines, clients, False, log)
+    log(f"{lines:,} lines: notebook context, first open then reopened ...")
+    return {"lines": lines, "fill": run_step("cache_fill", str(ws)),
+            "reopen": run_step("reopen", str(ws))}
 
 
 def _f(value: object, digits: int = 1) -> str:
@@ -465,6 +630,30 @@ def markdown(results: dict) -> str:  # type: ignore[type-arg]
         f"Measured {env['date']} on {env['cpus']} CPUs, {env['ram_gb']} GB RAM, Python "
         f"{env['python']}, pandas {env['pandas']}, DuckDB {env['duckdb']} (load average "
         f"{env['load_before']} before the run).",
+        "",
+        "| lines | anchor s (hand-written DuckDB query) | anchor peak MB | engine | whole "
+        "reconcile s (load included) | whole / anchor | peak MB | findings (planted found, "
+        "extra) |",
+        "|---:|---:|---:|---|---:|---:|---:|---|",
+    ]
+    for row in results["sizes"]:
+        a = row.get("anchor", {})
+        for engine in ("pandas", "duckdb"):
+            r = row.get(engine)
+            if r is None:
+                continue
+            if "error" in r:
+                out.append(f"| {row['lines']:,} | {_f(a.get('s'), 2)} | | {engine} "
+                           f"| {r['error']} ||||")
+                continue
+            peak = max(r.get("load_mb", 0), r.get("reconcile_mb", 0), r.get("peak_mb", 0))
+            out.append(
+                f"| {row['lines']:,} | {_f(a.get('s'), 2)} | {_f(a.get('peak_mb'), 0)} "
+                f"| {engine} | {_f(r['total_s'], 2)} | {_f(r.get('total_vs_anchor'), 2)} "
+                f"| {_f(peak, 0)} | {r['findings']:,} ({r['found']:,}/{r['planted']:,}, "
+                f"{r['extra']:,}) |"
+            )
+    out += [
         "",
         "| lines | engine | load s | reconcile s | total s | lines/s | peak MB load / reconcile "
         "| floor read s | floor match s (lines mapped first) | reconcile / match floor "
@@ -499,16 +688,18 @@ def markdown(results: dict) -> str:  # type: ignore[type-arg]
     if pc:
         out += [
             "",
-            "| Partner Center NCE CSV | load_file s | pandas.read_csv(dtype=str) s | ratio "
-            "| peak MB load_file / read_csv |",
-            "|---:|---:|---:|---:|---:|",
+            "| Partner Center NCE CSV | load_file s | DuckDB read_csv s | load_file / "
+            "read_csv (DuckDB) | pandas.read_csv(dtype=str) s | load_file / pandas | peak MB "
+            "load_file / DuckDB / pandas |",
+            "|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for row in pc:
-            a, b = row["pc_load"], row["pc_read_csv"]
+            a, b, c = row["pc_load"], row["pc_read_csv"], row.get("pc_duckdb", {})
             out.append(
-                f"| {row['lines']:,} lines | {_f(a.get('s'))} | {_f(b.get('s'))} "
+                f"| {row['lines']:,} lines | {_f(a.get('s'))} | {_f(c.get('s'))} "
+                f"| {_f(row.get('pc_duckdb_ratio'), 2)} | {_f(b.get('s'))} "
                 f"| {_f(row['pc_ratio'], 2)} | {_f(a.get('peak_mb'), 0)} / "
-                f"{_f(b.get('peak_mb'), 0)} |"
+                f"{_f(c.get('peak_mb'), 0)} / {_f(b.get('peak_mb'), 0)} |"
             )
     fz = results.get("fuzzy")
     if fz:
@@ -540,6 +731,30 @@ def markdown(results: dict) -> str:  # type: ignore[type-arg]
             f"{_f(r.get('kernel_peak_mb'), 0)} ({_f(b.get('kernel_peak_mb'), 0)}) "
             f"| {per_nb or '-'} | {_f(r.get('findings'))} |",
         ]
+        u = rp.get("uncached")
+        if u:
+            per_nb = ", ".join(f"{nb}: {run:.1f} + {html:.1f}"
+                               for nb, (run, html) in u.get("notebooks", {}).items())
+            out.append(
+                f"| same, stored reconciliation off (before) | {_f(u.get('s', u.get('error')))} "
+                f"| {_f(b.get('s', b.get('error')))} | {_f(rp.get('uncached_ratio'), 2)} "
+                f"| {_f(u.get('peak_mb'), 0)} / {_f(u.get('kernel_peak_mb'), 0)} "
+                f"| {per_nb or '-'} | {_f(u.get('findings'))} |")
+    ro = results.get("reopen")
+    if ro:
+        f, r = ro["fill"], ro["reopen"]
+        out += [
+            "",
+            "| notebook 03 context | first open s (reconcile + store) | reopened s: imports + "
+            "open and load | reopened total s | peak MB reopened | findings (planted found, "
+            "extra) |",
+            "|---|---:|---:|---:|---:|---|",
+            f"| {ro['lines']:,} lines, unchanged | {_f(f.get('s', f.get('error')), 2)} "
+            f"| {_f(r.get('import_s'), 2)} + {_f(r.get('open_s'), 2)} "
+            f"| {_f(r.get('s', r.get('error')), 2)} | {_f(r.get('peak_mb'), 0)} "
+            f"| {_f(r.get('findings'))} ({_f(r.get('found'))}/{_f(r.get('planted'))}, "
+            f"{_f(r.get('extra'))}) |",
+        ]
     out += ["", "Targets:", ""] + [f"* {t}" for t in results["targets"]]
     return "\n".join(out) + "\n"
 
@@ -548,6 +763,23 @@ def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
     """Each target with the measured figure and met / MISSED."""
     lines = []
     for row in results["sizes"]:
+        for engine in ("pandas", "duckdb"):
+            r = row.get(engine)
+            if not r or "error" in r or r.get("total_vs_anchor") is None:
+                continue
+            judged = row["lines"] >= 1_000_000
+            ok = r["total_vs_anchor"] <= TARGETS["anchor_ratio"]
+            lines.append(
+                f"whole month on {engine} at {row['lines']:,} lines within 2x of the anchor "
+                f"query: {r['total_vs_anchor']}x ({r['total_s']:.2f} s vs "
+                f"{row['anchor']['s']:.2f} s) - "
+                + (("met" if ok else "MISSED") if judged else "(target: 1M and 10M)")
+            )
+            if r.get("found") != r.get("planted") or r.get("extra"):
+                lines.append(
+                    f"{engine} at {row['lines']:,} lines: {r['found']}/{r['planted']} planted "
+                    f"found, {r['extra']} extra - WRONG"
+                )
         r, big = row.get("pandas"), row["lines"] >= 5_000_000
         if row["lines"] == 1_000_000 and r and "error" not in r:
             ok = (r["reconcile_vs_floor"] or 99) <= TARGETS["reconcile_ratio"]
@@ -572,6 +804,13 @@ def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
                     if ok
                     else f"{d['error']} - MISSED"
                 )
+            )
+        if row.get("pc_duckdb_ratio") is not None:
+            ok = row["pc_duckdb_ratio"] <= TARGETS["pc_ratio"]
+            verdict = ("met" if ok else "MISSED") if row["lines"] == 1_000_000 else "(target: 1M)"
+            lines.append(
+                f"Partner Center CSV at {row['lines']:,} lines within 2x of DuckDB's read_csv: "
+                f"{row['pc_duckdb_ratio']}x - {verdict}"
             )
         if "pc_ratio" in row:
             ok = (row["pc_ratio"] or 99) <= TARGETS["pc_ratio"]
@@ -601,6 +840,21 @@ def verdicts(results: dict) -> list[str]:  # type: ignore[type-arg]
         lines.append(
             f"monthly report for {rp['clients']:,} clients under 60 s: {verdict} ({figure})"
         )
+        if rp.get("ratio") is not None:
+            ok = rp["ratio"] <= TARGETS["report_ratio"]
+            lines.append(
+                f"monthly report within 2x of the trivial-notebook baseline: {rp['ratio']}x "
+                f"({rp.get('uncached_ratio')}x with the stored reconciliation off) - "
+                + (("met" if ok else "MISSED") if rp["clients"] == 500 else "not judged"))
+    ro = results.get("reopen")
+    if ro and "error" not in ro["reopen"]:
+        r = ro["reopen"]
+        ok = r["s"] < TARGETS["reopen_s"]
+        lines.append(
+            f"reopening notebook 03 on an unchanged {ro['lines']:,}-line month under 2 s: "
+            f"{r['s']:.2f} s ({r['import_s']:.2f} s imports + {r['open_s']:.2f} s open and "
+            f"load) - " + (("met" if ok else "MISSED") if ro["lines"] == 1_000_000
+                           else "(target: 1M)"))
     return lines
 
 
@@ -639,6 +893,11 @@ def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
     ap.add_argument(
         "--report-clients", type=int, default=500, help="clients of the monthly report (0: skip)"
     )
+    ap.add_argument(
+        "--reopen-lines", type=int, default=None,
+        help="month size at which to time reopening notebook 03's context (default: 1M when "
+        "among --sizes, else the largest size; 0: skip)",
+    )
     ap.add_argument("--out", type=Path, default=HERE / "out")
     ap.add_argument("--step", help=argparse.SUPPRESS)
     ap.add_argument("--arg", help=argparse.SUPPRESS)
@@ -671,6 +930,11 @@ def main(argv: list[str] | None = None) -> dict:  # type: ignore[type-arg]
     if args.fuzzy:
         log(f"fuzzy suggestions {args.fuzzy:,} x {args.fuzzy:,} ...")
         results["fuzzy"] = {"n": args.fuzzy, **run_step("fuzzy", str(args.fuzzy))}
+    reopen = args.reopen_lines
+    if reopen is None:
+        reopen = 1_000_000 if 1_000_000 in sizes else max(sizes, default=0)
+    if reopen:
+        results["reopen"] = measure_reopen(args.out, reopen, args.clients, log)
     if args.report_clients:
         results["report"] = measure_report(args.out, args.report_clients, log)
     results["targets"] = verdicts(results)

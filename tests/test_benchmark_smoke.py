@@ -61,8 +61,15 @@ def test_tiny_benchmark_runs_every_step(tmp_path: Path) -> None:
     assert proc.returncode == 0, proc.stderr[-2000:]
     results = json.loads((out / "results.json").read_text())
     row = results["sizes"][0]
-    for step in ("floor", "pandas", "duckdb", "pc_load", "pc_read_csv"):
+    for step in ("floor", "anchor", "pandas", "duckdb", "pc_load", "pc_read_csv", "pc_duckdb"):
         assert "error" not in row[step], (step, row[step])
+    assert row["anchor"]["keys"] > 0 and row["pc_duckdb"]["rows"] == 5_000
+    for engine in ("pandas", "duckdb"):
+        assert row[engine]["total_vs_anchor"] > 0
+    reopen = results["reopen"]
+    assert "error" not in reopen["fill"] and "error" not in reopen["reopen"], reopen
+    assert reopen["reopen"]["found"] == reopen["reopen"]["planted"] > 0
+    assert reopen["reopen"]["extra"] == 0
     for engine in ("pandas", "duckdb"):
         assert row[engine]["found"] == row[engine]["planted"] > 0
         assert row[engine]["extra"] == 0
@@ -72,6 +79,8 @@ def test_tiny_benchmark_runs_every_step(tmp_path: Path) -> None:
     assert "| 5,000 | pandas |" in table and "| 5,000 | duckdb |" in table
     report = results["report"]
     assert "error" not in report["render"] and "error" not in report["baseline"], report
+    assert "error" not in report["uncached"], report
+    assert report["uncached"]["findings"] == report["render"]["findings"]
     assert report["render"]["s"] > report["baseline"]["s"] > 0
     assert "| 6 clients, " in table and "monthly report for 6 clients" in table
     assert table in proc.stdout

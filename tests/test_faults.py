@@ -139,7 +139,7 @@ def _crash_at(step: int, ws: Workspace, nb: Path, rec: Any) -> int:
                                 (notebook, "exchange_paths"), (report, "fsync_tree")):
                 setattr(owner, name, crashing(getattr(owner, name)))
             report.execute, report.export_html = fake_execute, fake_export
-            report.reconcile_period = lambda ws, period: rec
+            report.cached_reconcile = lambda ws, period: rec
             render_period(ws, PERIOD, notebooks=[nb], progress=False)
             code = 0
         finally:

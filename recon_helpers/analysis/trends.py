@@ -1,6 +1,7 @@
 """Variance trends: every month of the workspace up to the report month, reconciled afresh.
 
-Each month goes through ``reconcile_period`` exactly as its own report would, so a trend
+Each month goes through ``reconcile_period`` exactly as its own report would (its stored
+result when nothing it depends on changed: audit/cache.py), so a trend
 figure for a month equals that month's report. Months after the report month are left out,
 so re-rendering an old month does not change with later inputs. Money is summed per
 currency, never across currencies.
@@ -22,12 +23,12 @@ from typing import Any
 import pandas as pd
 
 from recon_helpers.analysis.margins import MARGIN_COLUMNS, MarginTrend, margins
+from recon_helpers.audit.cache import cached_reconcile
 from recon_helpers.core.errors import UsageError
 from recon_helpers.core.period import Period
 from recon_helpers.core.schemas import DISCREPANCY_KINDS
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.reconcile.result import FINDING_COLUMNS
-from recon_helpers.reconcile.run import reconcile_period
 
 
 @dataclass(frozen=True)
@@ -63,7 +64,7 @@ def collect(workspace: Workspace, upto: Period, client_ids: Sequence[str] = (),
     start, parts, inputs, margin_parts = time.perf_counter(), [], [], []
     for i, period in enumerate(periods, start=1):
         report(f"Reconciling {period} ({i}/{len(periods)})…")
-        rec = reconcile_period(workspace, period)
+        rec = cached_reconcile(workspace, period)
         f = rec.findings
         if period == upto:
             rec.check_clients(client_ids, "parameter client_ids")

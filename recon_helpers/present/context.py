@@ -21,12 +21,12 @@ from IPython import get_ipython
 from IPython.display import HTML, display
 
 from recon_helpers.analysis.trends import Trends, collect
+from recon_helpers.audit.cache import cached_reconcile
 from recon_helpers.core.errors import UsageError
 from recon_helpers.core.period import Period
 from recon_helpers.core.workspace import Workspace
 from recon_helpers.present.html import CSS
 from recon_helpers.reconcile.result import Reconciliation
-from recon_helpers.reconcile.run import reconcile_period
 
 
 @dataclass(frozen=True)
@@ -38,12 +38,13 @@ class ReportContext:
     client_ids: tuple[str, ...] = field(default_factory=tuple)
 
     def reconcile(self) -> Reconciliation:
-        """Reconcile the month; check that every client in scope exists in it.
+        """Reconcile the month (the stored result when nothing changed: audit/cache.py); check
+        that every client in scope exists in it.
 
         Raises:
             UsageError: a client id that the month does not know (parameter client_ids).
         """
-        rec = reconcile_period(self.workspace, self.period)
+        rec = cached_reconcile(self.workspace, self.period)
         rec.check_clients(self.client_ids, "parameter client_ids")
         return rec
 

@@ -31,6 +31,7 @@ from typing import Any
 from tqdm import tqdm
 
 from recon_helpers.analysis.totals import month_totals
+from recon_helpers.audit.cache import cached_reconcile
 from recon_helpers.audit.signoff import guard_sealed
 from recon_helpers.audit.signoff import status as signoff_status
 from recon_helpers.audit.status import status_table
@@ -42,7 +43,6 @@ from recon_helpers.present.context import ReportContext
 from recon_helpers.present.index import index_page
 from recon_helpers.present.views import status_counts
 from recon_helpers.reconcile.result import Reconciliation
-from recon_helpers.reconcile.run import reconcile_period
 from recon_helpers.render.notebook import (
     check_parameters,
     execute,
@@ -157,8 +157,9 @@ def render_period(
     parameters = parameters_for(ws, period, client_ids)
     for nb in paths:
         check_parameters(nb, parameters)
-    # fails fast on bad inputs or clients, and feeds the manifest
-    rec = reconcile_period(ws, period)
+    # fails fast on bad inputs or clients, and feeds the manifest; stored (audit/cache.py) so
+    # that each notebook kernel loads it instead of reconciling the month again
+    rec = cached_reconcile(ws, period)
     rec.check_clients(parameters["client_ids"], "parameter client_ids")
     target = ws.report_dir(period)
     try:
