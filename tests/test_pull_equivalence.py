@@ -114,6 +114,8 @@ def test_pulled_month_reconciles_like_the_hand_dropped_one(demo, fake_api, tmp_p
     text = (demo / "recon.toml").read_text(encoding="utf-8")
     (pulled / "recon.toml").write_text(text + "\n" + config(fake_api.base), encoding="utf-8")
     shutil.copy(month / "acronis-usages.json", pulled / "inputs" / str(PERIOD))  # no API pulled
+    for doc in [*month.glob("pc-subscri*.json"), *month.glob("graph-subscribedskus-*.json")]:
+        shutil.copy(doc, pulled / "inputs" / str(PERIOD))  # licence documents: saved by hand
     sources = ["connectwise", "pax8", "microsoft", "datto_rmm", "sentinelone", "huntress"]
     assert main(["pull", "--workspace", str(pulled), "--period", str(PERIOD), "--no-progress",
                  *(a for s in sources for a in ("--source", s))]) == 0

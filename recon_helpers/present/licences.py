@@ -68,7 +68,9 @@ def seats(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Table:
     cap = (f"Microsoft seats per tenant and SKU: {len(frame)} rows, {idle} idle seats"
            + (f"; {unmatched} licence row(s) of SKUs the map does not know (add them to "
               "mappings/microsoft_skus.csv if they are billed)" if unmatched else ""))
-    return Table(view[cols], cap, "No Microsoft seats for the clients in scope.")
+    # ids, the unit cost and the sources go in the row's details: the table fits 1440 px
+    return Table(view[cols], cap, "No Microsoft seats for the clients in scope.",
+                 fold=("vendor_customer", "vendor_sku", "product_id", "unit_cost", "sources"))
 
 
 def todo(rec: Reconciliation, client_ids: Sequence[str] = ()) -> Table:
