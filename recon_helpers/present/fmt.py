@@ -49,17 +49,23 @@ def money_text(value: Any) -> str:
         return DASH
     if isinstance(value, bool):
         return bool_text(value)
+    value = _decimal(value)
+    if isinstance(value, str):  # not a number, or not finite
+        return value
+    plain = _plain(value)
+    if plain.as_tuple().exponent >= -2:  # at most cents: pad to cents
+        plain = plain.quantize(CENT)
+    return f"{plain:,f}"
+
+
+def _decimal(value: Any) -> Decimal | str:
+    """The value as a finite Decimal, else the text to show (its own text, or a dash)."""
     if not isinstance(value, Decimal):
         try:
             value = Decimal(str(value))
         except ArithmeticError:
             return str(value)
-    if not value.is_finite():
-        return DASH
-    plain = _plain(value)
-    if plain.as_tuple().exponent >= -2:  # at most cents: pad to cents
-        plain = plain.quantize(CENT)
-    return f"{plain:,f}"
+    return value if value.is_finite() else DASH
 
 
 def qty_text(value: Any) -> str:
@@ -70,13 +76,9 @@ def qty_text(value: Any) -> str:
         return bool_text(value)
     if isinstance(value, int):
         return f"{value:,}"
-    if not isinstance(value, Decimal):
-        try:
-            value = Decimal(str(value))
-        except ArithmeticError:
-            return str(value)
-    if not value.is_finite():
-        return DASH
+    value = _decimal(value)
+    if isinstance(value, str):  # not a number, or not finite
+        return value
     return f"{_plain(value):,f}"
 
 
